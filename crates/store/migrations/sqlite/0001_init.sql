@@ -1,0 +1,110 @@
+-- Postern core schema (SQLite). Timestamps are Unix seconds. Secrets are stored only as
+-- SHA-256 hex hashes.
+CREATE TABLE users (
+    id            TEXT PRIMARY KEY,
+    username      TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    is_admin      INTEGER NOT NULL DEFAULT 0,
+    created_at    INTEGER NOT NULL
+);
+
+CREATE TABLE clients (
+    client_id                  TEXT PRIMARY KEY,
+    client_name                TEXT NOT NULL,
+    redirect_uris              TEXT NOT NULL,  -- JSON array of strings
+    grant_types                TEXT NOT NULL,  -- JSON array of strings
+    token_endpoint_auth_method TEXT NOT NULL,
+    secret_hash                TEXT,
+    scope                      TEXT,           -- ceiling; NULL = every configured scope
+    source                     TEXT NOT NULL,  -- 'config' | 'cli'
+    created_at                 INTEGER NOT NULL
+);
+
+CREATE TABLE sessions (
+    id_hash    TEXT PRIMARY KEY,
+    user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    auth_time  INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX sessions_expires_at ON sessions(expires_at);
+
+CREATE TABLE consents (
+    user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    client_id  TEXT NOT NULL,
+    resource   TEXT NOT NULL,
+    scope      TEXT NOT NULL,
+    granted_at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, client_id, resource)
+);
+
+CREATE TABLE authorization_codes (
+    code_hash      TEXT PRIMARY KEY,
+    grant_id       TEXT NOT NULL,
+    client_id      TEXT NOT NULL,
+    user_id        TEXT NOT NULL,
+    redirect_uri   TEXT NOT NULL,
+    code_challenge TEXT NOT NULL,
+    scope          TEXT NOT NULL,
+    resource       TEXT NOT NULL,
+    auth_time      INTEGER NOT NULL,
+    issued_at      INTEGER NOT NULL,
+    expires_at     INTEGER NOT NULL,
+    consumed_at    INTEGER
+);
+CREATE INDEX authorization_codes_expires_at ON authorization_codes(expires_at);
+
+CREATE TABLE grants (
+    grant_id   TEXT PRIMARY KEY,
+    client_id  TEXT NOT NULL,
+    user_id    TEXT NOT NULL,
+    scope      TEXT NOT NULL,
+    resource   TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+);
+CREATE INDEX grants_client_id ON grants(client_id);
+
+CREATE TABLE refresh_tokens (
+    token_hash TEXT PRIMARY KEY,
+    grant_id   TEXT NOT NULL REFERENCES grants(grant_id) ON DELETE CASCADE,
+    client_id  TEXT NOT NULL,
+    scope      TEXT NOT NULL,
+    issued_at  INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    rotated_at INTEGER,
+    revoked_at INTEGER
+);
+CREATE INDEX refresh_tokens_grant_id ON refresh_tokens(grant_id);
+
+-- Only revoked access tokens are recorded; a JWT not listed here is live until it expires.
+CREATE TABLE revoked_access_tokens (
+    jti        TEXT PRIMARY KEY,
+    expires_at INTEGER NOT NULL,
+    revoked_at INTEGER NOT NULL
+);
+
+CREATE TABLE signing_keys (
+    kid         TEXT PRIMARY KEY,
+    alg         TEXT NOT NULL,
+    private_key TEXT NOT NULL,  -- 'plain:<b64 pkcs8>' or 'aes256gcm:<b64 nonce||ciphertext>'
+    public_jwk  TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    retired_at  INTEGER
+);
+
+CREATE TABLE audit_events (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    occurred_at INTEGER NOT NULL,
+    kind        TEXT NOT NULL,
+    client_id   TEXT,
+    user_id     TEXT,
+    ip          TEXT,
+    detail      TEXT
+);
+CREATE INDEX audit_events_occurred_at ON audit_events(occurred_at);
+
+-- The audit log is append-only.
+CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
+CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;

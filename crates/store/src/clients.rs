@@ -1,0 +1,174 @@
+use crate::{Result, Store, StoreError, from_json_list, on_backend, to_json_list};
+
+/// Where a pre-registered client came from: the configuration file (re-synced at every start)
+/// or `postern clients add`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientSource {
+    Config,
+    Cli,
+}
+
+impl ClientSource {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Config => "config",
+            Self::Cli => "cli",
+        }
+    }
+
+    fn parse(raw: &str) -> Result<Self> {
+        match raw {
+            "config" => Ok(Self::Config),
+            "cli" => Ok(Self::Cli),
+            other => Err(StoreError::Corrupt(format!("unknown client source '{other}'"))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientRecord {
+    pub client_id: String,
+    pub client_name: String,
+    pub redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub token_endpoint_auth_method: String,
+    /// SHA-256 hex of the client secret; `None` for public clients.
+    pub secret_hash: Option<String>,
+    /// Scope ceiling; `None` means every scope of the requested resource.
+    pub scope: Option<String>,
+    pub source: ClientSource,
+    pub created_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct ClientRow {
+    client_id: String,
+    client_name: String,
+    redirect_uris: String,
+    grant_types: String,
+    token_endpoint_auth_method: String,
+    secret_hash: Option<String>,
+    scope: Option<String>,
+    source: String,
+    created_at: i64,
+}
+
+impl TryFrom<ClientRow> for ClientRecord {
+    type Error = StoreError;
+    fn try_from(row: ClientRow) -> Result<Self> {
+        Ok(Self {
+            redirect_uris: from_json_list(&row.redirect_uris)?,
+            grant_types: from_json_list(&row.grant_types)?,
+            source: ClientSource::parse(&row.source)?,
+            client_id: row.client_id,
+            client_name: row.client_name,
+            token_endpoint_auth_method: row.token_endpoint_auth_method,
+            secret_hash: row.secret_hash,
+            scope: row.scope,
+            created_at: row.created_at,
+        })
+    }
+}
+
+/// `SELECT <all client columns> FROM clients <tail>` as one string literal.
+macro_rules! select_clients {
+    ($tail:literal) => {
+        concat!(
+            "SELECT client_id, client_name, redirect_uris, grant_types, token_endpoint_auth_method, secret_hash, scope, source, created_at FROM clients ",
+            $tail
+        )
+    };
+}
+
+impl Store {
+    pub async fn insert_client(&self, client: &ClientRecord) -> Result<()> {
+        on_backend!(self, |pool| sqlx::query(
+            "INSERT INTO clients (client_id, client_name, redirect_uris, grant_types, token_endpoint_auth_method, secret_hash, scope, source, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        )
+        .bind(&client.client_id)
+        .bind(&client.client_name)
+        .bind(to_json_list(&client.redirect_uris))
+        .bind(to_json_list(&client.grant_types))
+        .bind(&client.token_endpoint_auth_method)
+        .bind(&client.secret_hash)
+        .bind(&client.scope)
+        .bind(client.source.as_str())
+        .bind(client.created_at)
+        .execute(pool)
+        .await
+        .map(|_| ()))
+        .map_err(|e| StoreError::conflict_or(e, &format!("client '{}'", client.client_id)))?;
+        Ok(())
+    }
+
+    /// Replaces every configuration-sourced client with `clients`, in one transaction, so the
+    /// database always mirrors the file. A config client may not shadow a CLI-added one.
+    pub async fn sync_config_clients(&self, clients: &[ClientRecord]) -> Result<()> {
+        on_backend!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query("DELETE FROM clients WHERE source = 'config'").execute(&mut *tx).await?;
+            for client in clients {
+                sqlx::query(
+                    "INSERT INTO clients (client_id, client_name, redirect_uris, grant_types, token_endpoint_auth_method, secret_hash, scope, source, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'config', $8)",
+                )
+                .bind(&client.client_id)
+                .bind(&client.client_name)
+                .bind(to_json_list(&client.redirect_uris))
+                .bind(to_json_list(&client.grant_types))
+                .bind(&client.token_endpoint_auth_method)
+                .bind(&client.secret_hash)
+                .bind(&client.scope)
+                .bind(client.created_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| {
+                    StoreError::conflict_or(e, &format!("client '{}' (added with the CLI)", client.client_id))
+                })?;
+            }
+            tx.commit().await?;
+            Ok::<_, StoreError>(())
+        })
+    }
+
+    pub async fn find_client(&self, client_id: &str) -> Result<Option<ClientRecord>> {
+        let row = on_backend!(self, |pool| sqlx::query_as::<_, ClientRow>(select_clients!("WHERE client_id = $1"))
+            .bind(client_id)
+            .fetch_optional(pool)
+            .await)?;
+        row.map(ClientRecord::try_from).transpose()
+    }
+
+    pub async fn list_clients(&self) -> Result<Vec<ClientRecord>> {
+        let rows = on_backend!(self, |pool| sqlx::query_as::<_, ClientRow>(select_clients!("ORDER BY client_id"))
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter().map(ClientRecord::try_from).collect()
+    }
+
+    /// Removes a CLI-added client and revokes every grant it holds. Returns false when no such
+    /// client exists. Config clients are removed by editing the configuration.
+    pub async fn delete_cli_client(&self, client_id: &str, now: i64) -> Result<bool> {
+        on_backend!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let deleted = sqlx::query("DELETE FROM clients WHERE client_id = $1 AND source = 'cli'")
+                .bind(client_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            sqlx::query("UPDATE grants SET revoked_at = $2 WHERE client_id = $1 AND revoked_at IS NULL")
+                .bind(client_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE refresh_tokens SET revoked_at = $2 WHERE client_id = $1 AND revoked_at IS NULL")
+                .bind(client_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(deleted > 0)
+        })
+    }
+}
