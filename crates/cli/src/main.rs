@@ -1,1 +1,67 @@
-fn main(){}
+//! The `postern` binary: a thin shell over `postern-server` (STYLE.md: thin main).
+
+mod commands;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "postern", version, about = "OAuth 2.1 authorization server for MCP")]
+struct Cli {
+    /// TOML configuration file (defaults apply without one; POSTERN_* variables override).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the authorization server (creates the database, keys and admin user on first start).
+    Serve,
+    /// Create or upgrade the database schema, then exit.
+    Migrate,
+    /// Manage local users.
+    #[command(subcommand)]
+    Users(commands::users::UsersCommand),
+    /// Manage pre-registered clients.
+    #[command(subcommand)]
+    Clients(commands::clients::ClientsCommand),
+    /// Manage token-signing keys.
+    #[command(subcommand)]
+    Keys(commands::keys::KeysCommand),
+    /// Check or print configuration.
+    #[command(subcommand)]
+    Config(commands::config::ConfigCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    commands::init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let config = cli.config.as_deref();
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve => commands::serve::run(config).await,
+            Command::Migrate => commands::migrate(config).await,
+            Command::Users(command) => commands::users::run(config, command).await,
+            Command::Clients(command) => commands::clients::run(config, command).await,
+            Command::Keys(command) => commands::keys::run(config, command).await,
+            Command::Config(command) => commands::config::run(config, command),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

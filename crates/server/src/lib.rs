@@ -1,1 +1,168 @@
+//! Postern's authorization server over HTTP.
+//!
+//! [`Application`] binds the listener and is the seam the binary and the tests use; [`app`]
+//! builds the router from an [`AppState`].
 
+pub mod authorization_request;
+pub mod authorization_response;
+pub mod bootstrap;
+pub mod client_auth;
+pub mod config;
+pub mod error;
+pub mod keys;
+pub mod pages;
+pub mod params;
+pub mod passwords;
+pub mod routes;
+pub mod session;
+pub mod state;
+pub mod throttle;
+pub mod tokens;
+
+pub use config::{Config, Settings};
+pub use state::AppState;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use postern_core::Clock;
+use postern_store::Store;
+use routes::{authorize, health, introspect, metadata, revoke, token};
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+/// Every request body is small: forms and token requests. Larger bodies get 413.
+const MAX_BODY_BYTES: usize = 32 * 1024;
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+const STYLESHEET: &str = include_str!("../static/postern.css");
+
+pub fn app(state: AppState) -> Router {
+    let issuer = state.settings.issuer.clone();
+    let mut router = Router::new()
+        .route(&issuer.endpoint_path("/authorize"), get(authorize::authorize_get).post(authorize::authorize_post))
+        .route(&issuer.endpoint_path("/login"), post(authorize::login_post))
+        .route(&issuer.endpoint_path("/consent"), post(authorize::consent_post))
+        .route(&issuer.endpoint_path("/token"), post(token::token))
+        .route(&issuer.endpoint_path("/introspect"), post(introspect::introspect))
+        .route(&issuer.endpoint_path("/revoke"), post(revoke::revoke))
+        .route(&issuer.endpoint_path("/jwks.json"), get(metadata::jwks))
+        .route(&issuer.endpoint_path("/static/postern.css"), get(stylesheet))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route(&issuer.authorization_server_metadata_path(), get(metadata::oauth_authorization_server));
+    // For a path-less issuer both OIDC forms are the same path; register it once.
+    let oidc_paths: BTreeSet<String> =
+        [issuer.openid_configuration_path(), issuer.openid_configuration_inserted_path()].into_iter().collect();
+    for path in oidc_paths {
+        router = router.route(&path, get(metadata::openid_configuration));
+    }
+    let mut router = router.with_state(state);
+    for (name, value) in pages::security_headers() {
+        router = router.layer(SetResponseHeaderLayer::if_not_present(name, value));
+    }
+    router
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(
+            // Paths only: queries can carry PKCE challenges and state, and nothing that looks
+            // like a credential may reach a log line (R161).
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+            }),
+        )
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
+        ],
+        STYLESHEET,
+    )
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("signing keys: {0}")]
+    Keys(#[from] keys::KeyError),
+    #[error("{0}")]
+    Passwords(#[from] passwords::PasswordError),
+    #[error("server: {0}")]
+    Serve(std::io::Error),
+}
+
+/// A built server, bound but not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    /// Binds `settings.listen` and builds the app on an already prepared store
+    /// (see [`bootstrap::prepare`]).
+    pub async fn build(settings: Settings, store: Store, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .map_err(|source| StartError::Bind { addr: settings.listen, source })?;
+        Self::with_listener(listener, settings, store, clock).await
+    }
+
+    /// For tests: listen on a socket bound beforehand (port 0), so the issuer can name it.
+    pub async fn with_listener(
+        listener: TcpListener,
+        settings: Settings,
+        store: Store,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StartError> {
+        let keys = keys::KeyRing::load_or_create(&store, settings.key_encryption_key, clock.now()).await?;
+        let passwords = passwords::Passwords::new()?;
+        let state = AppState::new(settings, store, keys, clock, passwords);
+        let router = app(state.clone());
+        Ok(Self { listener, router, state })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, running housekeeping alongside.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
+        let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        let result = axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await;
+        housekeeping.abort();
+        result.map_err(StartError::Serve)
+    }
+}
+
+/// Purges expired rows and picks up keys rotated by another node or by `postern keys rotate`.
+async fn housekeeping(state: AppState) {
+    let mut interval = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        interval.tick().await;
+        if let Err(error) = state.keys.reload(&state.store).await {
+            tracing::warn!(%error, "reloading signing keys failed");
+        }
+        match state.store.purge_expired(state.now()).await {
+            Ok(0) => {}
+            Ok(removed) => tracing::debug!(removed, "purged expired sessions, codes and revocations"),
+            Err(error) => tracing::warn!(%error, "purging expired rows failed"),
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! Turning /authorize parameters into a validated [`AuthorizationRequest`].
+//!
+//! The order matters (R111, R113): until the client and its redirect URI are known to be good,
+//! every problem is shown on an error page; after that, errors go back to the client's
+//! redirect URI with `state` and `iss`.
+
+use crate::config::ResourceSettings;
+use crate::error::{ErrorCode, OAuthError};
+use crate::pages::Hidden;
+use crate::params::Params;
+use crate::state::AppState;
+use postern_core::{PkceChallenge, RedirectUri, ResourceUri, ScopeSet};
+use postern_store::{ClientRecord, StoreError};
+
+/// The parameters carried through the login and consent forms.
+const FORWARDED: [&str; 10] = [
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "state",
+    "scope",
+    "resource",
+    "code_challenge",
+    "code_challenge_method",
+    "prompt",
+    "response_mode",
+];
+
+const MAX_STATE_LEN: usize = 2048;
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Prompt {
+    pub none: bool,
+    pub login: bool,
+    pub consent: bool,
+}
+
+pub struct AuthorizationRequest {
+    pub client: ClientRecord,
+    /// Where the response goes: the redirect_uri sent, or the only registered one.
+    pub redirect_uri: String,
+    pub state: Option<String>,
+    pub scope: ScopeSet,
+    pub resource: ResourceSettings,
+    pub code_challenge: PkceChallenge,
+    pub prompt: Prompt,
+    pub forwarded: Vec<Hidden>,
+}
+
+/// A validated place to send errors to.
+pub struct RedirectTarget {
+    pub redirect_uri: String,
+    pub state: Option<String>,
+}
+
+pub enum AuthorizeFailure {
+    /// The client or redirect URI cannot be trusted: show a page, never redirect (R111).
+    Page(String),
+    Redirect(RedirectTarget, OAuthError),
+    Store(StoreError),
+}
+
+impl From<StoreError> for AuthorizeFailure {
+    fn from(error: StoreError) -> Self {
+        Self::Store(error)
+    }
+}
+
+impl AuthorizationRequest {
+    pub async fn from_params(state: &AppState, params: &Params) -> Result<Self, AuthorizeFailure> {
+        let (client, redirect_uri) = trusted_client_and_redirect(state, params).await?;
+        // `state` goes back verbatim (R114); only its size is bounded.
+        let client_state = match params.single("state") {
+            Ok(Some(s)) if s.len() > MAX_STATE_LEN => None,
+            Ok(s) => s.map(str::to_owned),
+            Err(_) => None,
+        };
+        let target = RedirectTarget { redirect_uri: redirect_uri.clone(), state: client_state.clone() };
+        let fail = |code: ErrorCode, description: String| {
+            AuthorizeFailure::Redirect(
+                RedirectTarget { redirect_uri: target.redirect_uri.clone(), state: target.state.clone() },
+                OAuthError::new(code, description),
+            )
+        };
+        let invalid = |description: String| fail(ErrorCode::InvalidRequest, description);
+
+        if let Some(name) = FORWARDED.iter().find(|n| **n != "resource" && params.single(n).is_err()) {
+            return Err(invalid(format!("parameter '{name}' was sent more than once")));
+        }
+        if params.get("state").is_some_and(|s| s.len() > MAX_STATE_LEN) {
+            return Err(invalid(format!("state must be at most {MAX_STATE_LEN} characters")));
+        }
+        match params.get("response_type") {
+            Some("code") => {}
+            None => return Err(invalid("response_type is required and must be \"code\"".into())),
+            Some(other) => {
+                return Err(fail(
+                    ErrorCode::UnsupportedResponseType,
+                    format!("response_type '{}' is not supported; only \"code\" is", clip(other)),
+                ));
+            }
+        }
+        if let Some(mode) = params.get("response_mode")
+            && mode != "query"
+        {
+            return Err(invalid(format!("response_mode '{}' is not supported; use query", clip(mode))));
+        }
+        if params.get("request").is_some() || params.get("request_uri").is_some() {
+            return Err(invalid("request objects (request, request_uri) are not supported".into()));
+        }
+        if !client.grant_types.iter().any(|g| g == "authorization_code") {
+            return Err(fail(
+                ErrorCode::UnauthorizedClient,
+                "this client is not allowed to use the authorization code grant".into(),
+            ));
+        }
+        let code_challenge = PkceChallenge::parse(params.get("code_challenge"), params.get("code_challenge_method"))
+            .map_err(|e| invalid(e.to_string()))?;
+        let resource = select_resource(state, &params.all("resource")).map_err(|d| fail(ErrorCode::InvalidTarget, d))?;
+        let scope = select_scope(&client, &resource, params.get("scope")).map_err(|d| fail(ErrorCode::InvalidScope, d))?;
+        let prompt = parse_prompt(params.get("prompt")).map_err(invalid)?;
+
+        let mut forwarded = Vec::new();
+        for name in FORWARDED {
+            for value in params.all(name) {
+                forwarded.push(Hidden { name: name.to_owned(), value: value.to_owned() });
+            }
+        }
+        Ok(Self { client, redirect_uri, state: client_state, scope, resource, code_challenge, prompt, forwarded })
+    }
+}
+
+/// R111, R106, R112: the client must exist and the redirect URI must be one of its registered
+/// URIs (loopback: any port). Failures here are pages.
+async fn trusted_client_and_redirect(state: &AppState, params: &Params) -> Result<(ClientRecord, String), AuthorizeFailure> {
+    let page = |m: &str| AuthorizeFailure::Page(m.to_owned());
+    let client_id = params
+        .single("client_id")
+        .map_err(|_| page("The request names more than one client_id."))?
+        .ok_or_else(|| page("The request has no client_id."))?;
+    let Some(client) = state.store.find_client(client_id).await? else {
+        return Err(page("The application that sent you here is not registered with this server (unknown client_id)."));
+    };
+    let registered = client.redirect_uris.iter().filter_map(|u| RedirectUri::parse(u).ok()).collect::<Vec<_>>();
+    let requested = params
+        .single("redirect_uri")
+        .map_err(|_| page("The request names more than one redirect_uri."))?;
+    let redirect_uri = match requested {
+        Some(requested) => {
+            if !registered.iter().any(|r| r.matches_request(requested)) {
+                return Err(AuthorizeFailure::Page(format!(
+                    "The redirect_uri is not registered for this client. Registered: {}",
+                    client.redirect_uris.join(", ")
+                )));
+            }
+            requested.to_owned()
+        }
+        None => match registered.as_slice() {
+            [only] => only.as_str().to_owned(),
+            _ => return Err(page("redirect_uri is required because this client registered several redirect URIs.")),
+        },
+    };
+    Ok((client, redirect_uri))
+}
+
+/// R127–R130: one resource per token; a missing resource means the only configured one.
+fn select_resource(state: &AppState, requested: &[&str]) -> Result<ResourceSettings, String> {
+    let configured = || state.settings.resources.iter().map(|r| r.uri.as_str()).collect::<Vec<_>>().join(", ");
+    match requested {
+        [] => match state.settings.resources.as_slice() {
+            [only] => Ok(only.clone()),
+            _ => Err(format!("resource is required; this server protects: {}", configured())),
+        },
+        [one] => {
+            let uri = ResourceUri::parse(one).map_err(|e| e.to_string())?;
+            state
+                .settings
+                .resource(uri.as_str())
+                .cloned()
+                .ok_or_else(|| format!("resource '{}' is not served by this authorization server; known: {}", clip(one), configured()))
+        }
+        _ => Err("only one resource per request is supported (tokens carry a single audience)".to_owned()),
+    }
+}
+
+/// The scopes to grant: those asked for (or the resource's defaults), which must lie within
+/// the resource's scopes and the client's ceiling.
+pub fn select_scope(client: &ClientRecord, resource: &ResourceSettings, requested: Option<&str>) -> Result<ScopeSet, String> {
+    let mut allowed = resource.scopes.clone();
+    if let Some(ceiling) = client.scope.as_deref() {
+        let ceiling = ScopeSet::parse(ceiling).unwrap_or_default();
+        allowed = ScopeSet::from_scopes(allowed.iter().filter(|s| ceiling.iter().any(|c| c == *s)).cloned());
+    }
+    let scope = match requested {
+        Some(raw) => ScopeSet::parse(raw).map_err(|e| e.to_string())?,
+        None => ScopeSet::from_scopes(resource.default_scopes.iter().filter(|s| allowed.iter().any(|a| a == *s)).cloned()),
+    };
+    let unknown = scope.not_in(&allowed).map(|s| s.as_str()).collect::<Vec<_>>();
+    if !unknown.is_empty() {
+        return Err(format!(
+            "scope not allowed for this client and resource: {}; allowed: {}",
+            unknown.join(" "),
+            allowed
+        ));
+    }
+    if scope.is_empty() {
+        return Err(format!("no scope to grant; allowed: {allowed}"));
+    }
+    Ok(scope)
+}
+
+fn parse_prompt(raw: Option<&str>) -> Result<Prompt, String> {
+    let mut prompt = Prompt::default();
+    for value in raw.unwrap_or_default().split(' ').filter(|v| !v.is_empty()) {
+        match value {
+            "none" => prompt.none = true,
+            "login" => prompt.login = true,
+            "consent" => prompt.consent = true,
+            other => return Err(format!("prompt value '{}' is not supported; use none, login or consent", clip(other))),
+        }
+    }
+    if prompt.none && (prompt.login || prompt.consent) {
+        return Err("prompt=none cannot be combined with other prompt values".to_owned());
+    }
+    Ok(prompt)
+}
+
+fn clip(s: &str) -> String {
+    s.chars().take(64).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prompt_parsing() {
+        assert!(parse_prompt(Some("login consent")).unwrap().consent);
+        assert!(parse_prompt(Some("none login")).is_err());
+        assert!(parse_prompt(Some("select_account")).is_err());
+        assert!(!parse_prompt(None).unwrap().none);
+    }
+}

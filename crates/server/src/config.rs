@@ -1,0 +1,433 @@
+//! Configuration: defaults, then a TOML file, then `POSTERN_*` environment variables
+//! (DESIGN §6). Unknown keys are errors that name the key. [`Config::validate`] turns the raw
+//! values into [`Settings`], whose fields are typed and known to be valid.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use postern_core::client::validate_registered_client_id;
+use postern_core::{Issuer, RedirectUri, ResourceUri, Scope, ScopeSet, TokenEndpointAuthMethod};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::Path;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Exact issuer identifier; https required unless the host is loopback.
+    pub issuer: String,
+    pub listen: String,
+    /// `sqlite://PATH` (embedded default) or `postgres://...` (several nodes).
+    pub database: String,
+    /// Base64 of 32 random bytes. Encrypts signing keys at rest; without it they are stored in
+    /// the clear and a warning is logged at start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_encryption_key: Option<String>,
+    pub tokens: TokenConfig,
+    pub login: LoginConfig,
+    pub resources: Vec<ResourceConfig>,
+    pub clients: Vec<ClientConfig>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TokenConfig {
+    pub access_token_ttl_secs: i64,
+    /// Inactivity lifetime: every rotation issues a successor valid this long (R152).
+    pub refresh_token_ttl_secs: i64,
+    /// How long a rotated refresh token may still be exchanged (lost responses, DESIGN §4).
+    pub refresh_reuse_grace_secs: i64,
+    pub authorization_code_ttl_secs: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoginConfig {
+    pub session_ttl_secs: i64,
+    /// Login attempts per client IP per minute (per node).
+    pub attempts_per_ip_per_minute: u32,
+    /// Login attempts per username per minute (per node).
+    pub attempts_per_user_per_minute: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceConfig {
+    pub uri: String,
+    pub name: String,
+    pub scopes: Vec<String>,
+    /// Scopes granted when a request names none; defaults to every scope of the resource.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_scopes: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientConfig {
+    pub client_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
+    pub redirect_uris: Vec<String>,
+    #[serde(default = "default_auth_method")]
+    pub token_endpoint_auth_method: String,
+    /// Hex SHA-256 of the client secret, for `client_secret_basic` / `client_secret_post`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret_sha256: Option<String>,
+    #[serde(default = "default_grant_types")]
+    pub grant_types: Vec<String>,
+    /// Scope ceiling for this client (space-separated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+fn default_auth_method() -> String {
+    "none".to_owned()
+}
+
+fn default_grant_types() -> Vec<String> {
+    vec!["authorization_code".to_owned(), "refresh_token".to_owned()]
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            issuer: "http://127.0.0.1:8414".to_owned(),
+            listen: "127.0.0.1:8414".to_owned(),
+            database: "sqlite://postern-data/postern.db".to_owned(),
+            key_encryption_key: None,
+            tokens: TokenConfig::default(),
+            login: LoginConfig::default(),
+            resources: vec![ResourceConfig {
+                uri: "http://127.0.0.1:8414/demo/mcp".to_owned(),
+                name: "Demo MCP server".to_owned(),
+                scopes: vec!["mcp:read".to_owned(), "mcp:write".to_owned()],
+                default_scopes: None,
+            }],
+            clients: Vec::new(),
+        }
+    }
+}
+
+impl Default for TokenConfig {
+    fn default() -> Self {
+        Self {
+            access_token_ttl_secs: 3600,
+            refresh_token_ttl_secs: 30 * 24 * 3600,
+            refresh_reuse_grace_secs: 30,
+            authorization_code_ttl_secs: 60,
+        }
+    }
+}
+
+impl Default for LoginConfig {
+    fn default() -> Self {
+        Self { session_ttl_secs: 8 * 3600, attempts_per_ip_per_minute: 20, attempts_per_user_per_minute: 5 }
+    }
+}
+
+/// Top-level keys that may come from `POSTERN_*` variables. Other `POSTERN_` variables (such as
+/// `POSTERN_LOG` or the test suite's `POSTERN_TEST_POSTGRES`) belong to other consumers.
+const ENV_KEYS: [&str; 8] =
+    ["issuer", "listen", "database", "key_encryption_key", "tokens", "login", "resources", "clients"];
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    /// Defaults, then `file` (when given), then `POSTERN_*` environment variables.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(ConfigError(format!("configuration file {} does not exist", path.display())));
+            }
+            // A file that names [[resources]] or [[clients]] replaces the default lists rather
+            // than appending to them.
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        figment = figment.merge(
+            Env::prefixed("POSTERN_")
+                .split("__")
+                .filter(|key| ENV_KEYS.iter().any(|k| key.as_str().split('.').next() == Some(*k))),
+        );
+        figment.extract().map_err(|e| ConfigError(describe_figment_error(e)))
+    }
+
+    /// Checks every value and builds the typed [`Settings`].
+    pub fn validate(&self) -> Result<Settings, ConfigError> {
+        let issuer = Issuer::parse(&self.issuer).map_err(|e| ConfigError(format!("issuer: {e}")))?;
+        let listen: SocketAddr = self
+            .listen
+            .parse()
+            .map_err(|e| ConfigError(format!("listen: '{}' is not an address:port ({e})", self.listen)))?;
+        if !(self.database.starts_with("sqlite://")
+            || self.database.starts_with("postgres://")
+            || self.database.starts_with("postgresql://"))
+        {
+            return Err(ConfigError("database: must be sqlite://PATH or postgres://...".to_owned()));
+        }
+        let key_encryption_key = self
+            .key_encryption_key
+            .as_deref()
+            .map(crate::keys::parse_key_encryption_key)
+            .transpose()
+            .map_err(|e| ConfigError(format!("key_encryption_key: {e}")))?;
+        let tokens = &self.tokens;
+        for (name, value, min, max) in [
+            ("tokens.access_token_ttl_secs", tokens.access_token_ttl_secs, 60, 24 * 3600),
+            ("tokens.refresh_token_ttl_secs", tokens.refresh_token_ttl_secs, 300, 365 * 24 * 3600),
+            ("tokens.refresh_reuse_grace_secs", tokens.refresh_reuse_grace_secs, 0, 300),
+            ("tokens.authorization_code_ttl_secs", tokens.authorization_code_ttl_secs, 10, 600),
+            ("login.session_ttl_secs", self.login.session_ttl_secs, 60, 30 * 24 * 3600),
+        ] {
+            if !(min..=max).contains(&value) {
+                return Err(ConfigError(format!("{name}: {value} is outside {min}..={max}")));
+            }
+        }
+        if self.login.attempts_per_ip_per_minute == 0 || self.login.attempts_per_user_per_minute == 0 {
+            return Err(ConfigError("login: attempt limits must be at least 1".to_owned()));
+        }
+        let resources = self.resources.iter().map(ResourceSettings::from_config).collect::<Result<Vec<_>, _>>()?;
+        if resources.is_empty() {
+            return Err(ConfigError("resources: configure at least one [[resources]] entry".to_owned()));
+        }
+        for (i, r) in resources.iter().enumerate() {
+            if resources[..i].iter().any(|o| o.uri == r.uri) {
+                return Err(ConfigError(format!("resources: '{}' is listed twice", r.uri)));
+            }
+        }
+        let clients = self.clients.iter().map(ClientSettings::from_config).collect::<Result<Vec<_>, _>>()?;
+        for (i, c) in clients.iter().enumerate() {
+            if clients[..i].iter().any(|o| o.client_id == c.client_id) {
+                return Err(ConfigError(format!("clients: '{}' is listed twice", c.client_id)));
+            }
+        }
+        Ok(Settings {
+            issuer,
+            listen,
+            database: self.database.clone(),
+            key_encryption_key,
+            access_token_ttl: tokens.access_token_ttl_secs,
+            refresh_token_ttl: tokens.refresh_token_ttl_secs,
+            refresh_reuse_grace: tokens.refresh_reuse_grace_secs,
+            authorization_code_ttl: tokens.authorization_code_ttl_secs,
+            session_ttl: self.login.session_ttl_secs,
+            login_attempts_per_ip_per_minute: self.login.attempts_per_ip_per_minute,
+            login_attempts_per_user_per_minute: self.login.attempts_per_user_per_minute,
+            resources,
+            clients,
+        })
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+fn describe_figment_error(error: figment::Error) -> String {
+    error
+        .into_iter()
+        .map(|e| {
+            let path = e.path.join(".");
+            if path.is_empty() { e.kind.to_string() } else { format!("{path}: {}", e.kind) }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Validated configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub issuer: Issuer,
+    pub listen: SocketAddr,
+    pub database: String,
+    pub key_encryption_key: Option<[u8; 32]>,
+    pub access_token_ttl: i64,
+    pub refresh_token_ttl: i64,
+    pub refresh_reuse_grace: i64,
+    pub authorization_code_ttl: i64,
+    pub session_ttl: i64,
+    pub login_attempts_per_ip_per_minute: u32,
+    pub login_attempts_per_user_per_minute: u32,
+    pub resources: Vec<ResourceSettings>,
+    pub clients: Vec<ClientSettings>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ResourceSettings {
+    pub uri: ResourceUri,
+    pub name: String,
+    pub scopes: ScopeSet,
+    pub default_scopes: ScopeSet,
+}
+
+impl ResourceSettings {
+    fn from_config(raw: &ResourceConfig) -> Result<Self, ConfigError> {
+        let uri = ResourceUri::parse_configured(&raw.uri).map_err(|e| ConfigError(format!("resources: {e}")))?;
+        let parse_list = |list: &[String]| {
+            list.iter()
+                .map(|s| Scope::parse(s))
+                .collect::<Result<Vec<_>, _>>()
+                .map(ScopeSet::from_scopes)
+                .map_err(|e| ConfigError(format!("resources '{}': {e}", raw.uri)))
+        };
+        let scopes = parse_list(&raw.scopes)?;
+        if scopes.is_empty() {
+            return Err(ConfigError(format!("resources '{}': scopes must not be empty", raw.uri)));
+        }
+        let default_scopes = match &raw.default_scopes {
+            Some(list) => parse_list(list)?,
+            None => scopes.clone(),
+        };
+        if !default_scopes.is_subset_of(&scopes) {
+            return Err(ConfigError(format!("resources '{}': default_scopes must be a subset of scopes", raw.uri)));
+        }
+        if raw.name.trim().is_empty() || raw.name.len() > 200 {
+            return Err(ConfigError(format!("resources '{}': name must be 1 to 200 characters", raw.uri)));
+        }
+        Ok(Self { uri, name: raw.name.clone(), scopes, default_scopes })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    pub client_id: String,
+    pub client_name: String,
+    pub redirect_uris: Vec<RedirectUri>,
+    pub auth_method: TokenEndpointAuthMethod,
+    pub secret_hash: Option<String>,
+    pub grant_types: Vec<String>,
+    pub scope: Option<ScopeSet>,
+}
+
+pub const SUPPORTED_GRANT_TYPES: [&str; 2] = ["authorization_code", "refresh_token"];
+
+impl ClientSettings {
+    fn from_config(raw: &ClientConfig) -> Result<Self, ConfigError> {
+        let id = &raw.client_id;
+        let err = |msg: String| ConfigError(format!("clients '{id}': {msg}"));
+        validate_registered_client_id(id).map_err(|e| err(e.to_string()))?;
+        let redirect_uris = validate_redirect_uris(&raw.redirect_uris).map_err(err)?;
+        let auth_method = TokenEndpointAuthMethod::parse(&raw.token_endpoint_auth_method).map_err(|e| err(e.to_string()))?;
+        let secret_hash = match (auth_method, &raw.client_secret_sha256) {
+            (TokenEndpointAuthMethod::None, None) => None,
+            (TokenEndpointAuthMethod::None, Some(_)) => {
+                return Err(err("a public client (token_endpoint_auth_method = \"none\") must not have client_secret_sha256".into()));
+            }
+            (_, None) => return Err(err("a confidential client needs client_secret_sha256".into())),
+            (_, Some(hash)) => {
+                if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(err("client_secret_sha256 must be 64 hex characters".into()));
+                }
+                Some(hash.to_ascii_lowercase())
+            }
+        };
+        validate_grant_types(&raw.grant_types).map_err(err)?;
+        let scope = raw
+            .scope
+            .as_deref()
+            .map(ScopeSet::parse)
+            .transpose()
+            .map_err(|e| err(e.to_string()))?;
+        Ok(Self {
+            client_id: id.clone(),
+            client_name: raw.client_name.clone().unwrap_or_else(|| id.clone()),
+            redirect_uris,
+            auth_method,
+            secret_hash,
+            grant_types: raw.grant_types.clone(),
+            scope,
+        })
+    }
+}
+
+/// Shared by the configuration and `postern clients add`.
+pub fn validate_redirect_uris(raw: &[String]) -> Result<Vec<RedirectUri>, String> {
+    if raw.is_empty() || raw.len() > 20 {
+        return Err("redirect_uris must list 1 to 20 URIs".to_owned());
+    }
+    raw.iter().map(|u| RedirectUri::parse(u).map_err(|e| format!("'{u}': {e}"))).collect()
+}
+
+pub fn validate_grant_types(raw: &[String]) -> Result<(), String> {
+    if !raw.iter().any(|g| g == "authorization_code") {
+        return Err("grant_types must include authorization_code".to_owned());
+    }
+    match raw.iter().find(|g| !SUPPORTED_GRANT_TYPES.contains(&g.as_str())) {
+        Some(other) => Err(format!("grant type '{other}' is not supported; use {}", SUPPORTED_GRANT_TYPES.join(", "))),
+        None => Ok(()),
+    }
+}
+
+impl Settings {
+    pub fn resource(&self, uri: &str) -> Option<&ResourceSettings> {
+        self.resources.iter().find(|r| r.uri.as_str() == uri)
+    }
+
+    /// Every scope of every resource, for `scopes_supported`.
+    pub fn all_scopes(&self) -> ScopeSet {
+        ScopeSet::from_scopes(self.resources.iter().flat_map(|r| r.scopes.iter().cloned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_validate() {
+        let settings = Config::default().validate().unwrap();
+        assert_eq!(settings.issuer.as_str(), "http://127.0.0.1:8414");
+        assert_eq!(settings.resources[0].uri.as_str(), "http://127.0.0.1:8414/demo/mcp");
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_naming_the_key() {
+        let dir = std::env::temp_dir().join(format!("postern-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("bad.toml");
+        std::fs::write(&file, "issuer = \"http://127.0.0.1:8414\"\n[tokens]\naccess_token_ttl = 5\n").unwrap();
+        let err = Config::load(Some(&file)).unwrap_err().to_string();
+        assert!(err.contains("access_token_ttl"), "{err}");
+        std::fs::write(&file, "isuer = \"http://127.0.0.1:8414\"\n").unwrap();
+        let err = Config::load(Some(&file)).unwrap_err().to_string();
+        assert!(err.contains("isuer"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn confidential_client_needs_secret_hash_and_public_must_not_have_one() {
+        let mut config = Config::default();
+        config.clients.push(ClientConfig {
+            client_id: "svc".into(),
+            client_name: None,
+            redirect_uris: vec!["https://app.example/cb".into()],
+            token_endpoint_auth_method: "client_secret_basic".into(),
+            client_secret_sha256: None,
+            grant_types: default_grant_types(),
+            scope: None,
+        });
+        assert!(config.validate().unwrap_err().to_string().contains("client_secret_sha256"));
+        config.clients[0].token_endpoint_auth_method = "none".into();
+        config.clients[0].client_secret_sha256 = Some("a".repeat(64));
+        assert!(config.validate().is_err());
+    }
+
+    #[test]
+    fn rejects_http_redirects_on_public_hosts_and_unknown_grant_types() {
+        let mut config = Config::default();
+        config.clients.push(ClientConfig {
+            client_id: "c".into(),
+            client_name: None,
+            redirect_uris: vec!["http://app.example/cb".into()],
+            token_endpoint_auth_method: "none".into(),
+            client_secret_sha256: None,
+            grant_types: default_grant_types(),
+            scope: None,
+        });
+        assert!(config.validate().is_err());
+        config.clients[0].redirect_uris = vec!["http://127.0.0.1/cb".into()];
+        config.clients[0].grant_types = vec!["authorization_code".into(), "implicit".into()];
+        assert!(config.validate().unwrap_err().to_string().contains("implicit"));
+    }
+}

@@ -1,0 +1,84 @@
+//! HTML pages: login, consent and errors. Templates are askama (auto-escaped); pages carry no
+//! script at all, so the CSP forbids every script source.
+
+use askama::Template;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+
+/// A hidden form field that carries an authorization request parameter through a form.
+pub struct Hidden {
+    pub name: String,
+    pub value: String,
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage<'a> {
+    pub static_prefix: &'a str,
+    pub action: String,
+    pub csrf: String,
+    pub hidden: &'a [Hidden],
+    pub client_name: &'a str,
+    pub client_id: &'a str,
+    pub username: &'a str,
+    pub error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "consent.html")]
+pub struct ConsentPage<'a> {
+    pub static_prefix: &'a str,
+    pub action: String,
+    pub csrf: String,
+    pub hidden: &'a [Hidden],
+    pub client_name: &'a str,
+    pub client_id: &'a str,
+    pub redirect_host: String,
+    pub redirect_uri: &'a str,
+    pub loopback_redirect: bool,
+    pub resource_name: &'a str,
+    pub resource_uri: &'a str,
+    pub scopes: Vec<String>,
+    pub username: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage<'a> {
+    pub static_prefix: &'a str,
+    pub title: &'a str,
+    pub message: &'a str,
+}
+
+/// Renders a page with the headers every HTML response carries.
+pub fn render(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(body) => (status, Html(body)).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "template rendering failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+/// Shown instead of redirecting when the client or redirect URI cannot be trusted (R111).
+pub fn error_page(static_prefix: &str, status: StatusCode, title: &str, message: &str) -> Response {
+    render(status, &ErrorPage { static_prefix, title, message })
+}
+
+/// Headers for every response: no caching of anything personal, no framing, no referrer
+/// leakage, and a CSP that allows no script at all.
+pub fn security_headers() -> [(header::HeaderName, HeaderValue); 5] {
+    [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'",
+            ),
+        ),
+        (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+        (header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
+        (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+    ]
+}

@@ -1,0 +1,93 @@
+//! Form and query parameters as OAuth reads them: a name sent twice is an error (R110, R135),
+//! an empty value counts as absent (R110), and the number of parameters is bounded.
+
+const MAX_PARAMS: usize = 64;
+const MAX_VALUE_LEN: usize = 4096;
+
+#[derive(Debug, Clone, Default)]
+pub struct Params(Vec<(String, String)>);
+
+impl Params {
+    pub fn parse(raw: &[u8]) -> Result<Self, String> {
+        let mut pairs = Vec::new();
+        for (name, value) in form_urlencoded::parse(raw) {
+            if pairs.len() == MAX_PARAMS {
+                return Err(format!("too many parameters (at most {MAX_PARAMS})"));
+            }
+            if value.len() > MAX_VALUE_LEN || name.len() > 128 {
+                return Err(format!("parameter '{}' is too long (at most {MAX_VALUE_LEN} characters)", clip(&name)));
+            }
+            pairs.push((name.into_owned(), value.into_owned()));
+        }
+        Ok(Self(pairs))
+    }
+
+    /// Like [`Params::parse`], and any repeated name is an error.
+    pub fn parse_unique(raw: &[u8]) -> Result<Self, String> {
+        let params = Self::parse(raw)?;
+        if let Some(name) = params.first_repeated_name() {
+            return Err(format!("parameter '{}' was sent more than once", clip(name)));
+        }
+        Ok(params)
+    }
+
+    /// The value of a parameter sent at most once; `Err` names a repeated parameter.
+    pub fn single(&self, name: &str) -> Result<Option<&str>, String> {
+        let mut values = self.0.iter().filter(|(n, v)| n == name && !v.is_empty()).map(|(_, v)| v.as_str());
+        let first = values.next();
+        if values.next().is_some() {
+            return Err(format!("parameter '{name}' was sent more than once"));
+        }
+        Ok(first)
+    }
+
+    /// For a parameter already known to be unique.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(n, v)| n == name && !v.is_empty()).map(|(_, v)| v.as_str())
+    }
+
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0.iter().filter(|(n, v)| n == name && !v.is_empty()).map(|(_, v)| v.as_str()).collect()
+    }
+
+    fn first_repeated_name(&self) -> Option<&str> {
+        self.0.iter().enumerate().find_map(|(i, (name, value))| {
+            (!value.is_empty() && self.0[..i].iter().any(|(n, v)| n == name && !v.is_empty())).then_some(name.as_str())
+        })
+    }
+}
+
+fn clip(s: &str) -> String {
+    s.chars().take(40).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn r110_empty_value_is_absent_and_repeats_are_errors() {
+        let p = Params::parse(b"a=1&b=&c=2&c=3").unwrap();
+        assert_eq!(p.single("a").unwrap(), Some("1"));
+        assert_eq!(p.single("b").unwrap(), None);
+        assert!(p.single("c").unwrap_err().contains("'c'"));
+        assert!(Params::parse_unique(b"a=1&a=2").is_err());
+        assert!(Params::parse_unique(b"a=1&a=").is_ok());
+    }
+
+    #[test]
+    fn bounds_count_and_length() {
+        let many = (0..65).map(|i| format!("p{i}=1")).collect::<Vec<_>>().join("&");
+        assert!(Params::parse(many.as_bytes()).is_err());
+        let long = format!("a={}", "x".repeat(4097));
+        assert!(Params::parse(long.as_bytes()).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn parse_never_panics(raw in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = Params::parse_unique(&raw);
+        }
+    }
+}

@@ -1,0 +1,291 @@
+//! `GET|POST /authorize`, and the login and consent forms that continue it.
+
+use crate::authorization_request::{AuthorizationRequest, AuthorizeFailure, RedirectTarget};
+use crate::authorization_response::{failure_response, issue_code, redirect_error, static_prefix, with_session_cookie};
+use crate::error::{ErrorCode, OAuthError};
+use crate::pages::{self, ConsentPage, LoginPage};
+use crate::params::Params;
+use crate::session::{self, BrowserSession};
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use postern_core::{RedirectUri, ScopeSet};
+use postern_store::{AuditEvent, ConsentRecord};
+use std::net::{IpAddr, SocketAddr};
+
+pub async fn authorize_get(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let params = match Params::parse(query.unwrap_or_default().as_bytes()) {
+        Ok(params) => params,
+        Err(message) => return bad_request_page(&state, &message),
+    };
+    start(&state, peer.ip(), &headers, &params, false).await
+}
+
+/// R110: POST with a form body is the same request as GET.
+pub async fn authorize_post(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = match form_params(&headers, &body) {
+        Ok(params) => params,
+        Err(message) => return bad_request_page(&state, &message),
+    };
+    start(&state, peer.ip(), &headers, &params, true).await
+}
+
+async fn start(state: &AppState, ip: IpAddr, headers: &HeaderMap, params: &Params, after_post: bool) -> Response {
+    let request = match AuthorizationRequest::from_params(state, params).await {
+        Ok(request) => request,
+        Err(failure) => return failure_response(state, failure, after_post),
+    };
+    let session = match session::load(state, headers).await {
+        Ok(session) => session,
+        Err(error) => return failure_response(state, AuthorizeFailure::Store(error), after_post),
+    };
+    let response = match proceed(state, &request, &session, false, ip, after_post).await {
+        Ok(response) => response,
+        Err(failure) => failure_response(state, failure, after_post),
+    };
+    with_session_cookie(state, &session, response)
+}
+
+/// After the request is valid: log in if needed, ask for consent if needed, issue the code.
+async fn proceed(
+    state: &AppState,
+    request: &AuthorizationRequest,
+    session: &BrowserSession,
+    fresh_login: bool,
+    ip: IpAddr,
+    after_post: bool,
+) -> Result<Response, AuthorizeFailure> {
+    let target = || RedirectTarget { redirect_uri: request.redirect_uri.clone(), state: request.state.clone() };
+    let user_session = match &session.user {
+        Some(user) if fresh_login || !request.prompt.login => user,
+        _ if request.prompt.none => {
+            return Ok(redirect_error(
+                state,
+                &target(),
+                &OAuthError::new(ErrorCode::LoginRequired, "the user is not signed in and prompt=none was requested"),
+                after_post,
+            ));
+        }
+        _ => return Ok(login_page(state, request, session, "", None, StatusCode::OK)),
+    };
+    let remembered = state
+        .store
+        .find_consent(&user_session.user_id, &request.client.client_id, request.resource.uri.as_str())
+        .await?
+        .is_some_and(|consent| ScopeSet::parse(&consent.scope).is_ok_and(|s| request.scope.is_subset_of(&s)));
+    if request.prompt.consent || !remembered {
+        if request.prompt.none {
+            return Ok(redirect_error(
+                state,
+                &target(),
+                &OAuthError::new(ErrorCode::ConsentRequired, "the user has not approved this client and prompt=none was requested"),
+                after_post,
+            ));
+        }
+        let username = state.store.find_user(&user_session.user_id).await?.map(|u| u.username).unwrap_or_default();
+        return Ok(consent_page(state, request, session, &username));
+    }
+    issue_code(state, request, &user_session.user_id, user_session.auth_time, ip, after_post).await
+}
+
+/// `POST /login`: checks CSRF and throttling, verifies the password, starts a new session and
+/// continues the authorization request carried in the form.
+pub async fn login_post(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let ip = peer.ip();
+    let (params, session) = match form_with_csrf(&state, &headers, &body).await {
+        Ok(pair) => pair,
+        Err(response) => return response,
+    };
+    let request = match AuthorizationRequest::from_params(&state, &params).await {
+        Ok(request) => request,
+        Err(failure) => return failure_response(&state, failure, true),
+    };
+    let username = params.get("username").unwrap_or_default();
+    let password = params.get("password").unwrap_or_default();
+    let now = state.now();
+    let ip_key = ip.to_string();
+    if state.login_failures_by_ip.blocked_for(&ip_key, now).is_some()
+        || state.login_failures_by_user.blocked_for(username, now).is_some()
+    {
+        let message = "Too many failed sign-in attempts. Wait a minute and try again.";
+        return login_page(&state, &request, &session, username, Some(message), StatusCode::TOO_MANY_REQUESTS);
+    }
+    let user = match state.store.find_user_by_username(username).await {
+        Ok(user) => user,
+        Err(error) => return failure_response(&state, AuthorizeFailure::Store(error), true),
+    };
+    let valid = state.passwords.verify(user.as_ref().map(|u| u.password_hash.clone()), password.to_owned()).await;
+    let audit_base = AuditEvent {
+        client_id: Some(request.client.client_id.clone()),
+        user_id: user.as_ref().filter(|_| valid).map(|u| u.id.clone()),
+        ip: Some(ip_key.clone()),
+        ..AuditEvent::new("login_succeeded")
+    };
+    let Some(user) = user.filter(|_| valid) else {
+        state.login_failures_by_ip.record_failure(&ip_key, now);
+        state.login_failures_by_user.record_failure(username, now);
+        let event = AuditEvent {
+            detail: serde_json::json!({ "username": clip(username) }),
+            ..AuditEvent { kind: "login_failed", ..audit_base }
+        };
+        if let Err(error) = state.store.record_audit(&event, now).await {
+            return failure_response(&state, AuthorizeFailure::Store(error), true);
+        }
+        let message = "Incorrect username or password.";
+        return login_page(&state, &request, &session, username, Some(message), StatusCode::UNAUTHORIZED);
+    };
+    state.login_failures_by_user.clear(username);
+    let result = async {
+        state.store.record_audit(&audit_base, now).await?;
+        let new_session = session::start(&state, &session, &user.id).await?;
+        let response = proceed(&state, &request, &new_session, true, ip, true).await?;
+        Ok::<_, AuthorizeFailure>(with_session_cookie(&state, &new_session, response))
+    }
+    .await;
+    result.unwrap_or_else(|failure| failure_response(&state, failure, true))
+}
+
+/// `POST /consent`: the signed-in user approves or denies.
+pub async fn consent_post(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let ip = peer.ip();
+    let (params, session) = match form_with_csrf(&state, &headers, &body).await {
+        Ok(pair) => pair,
+        Err(response) => return response,
+    };
+    let request = match AuthorizationRequest::from_params(&state, &params).await {
+        Ok(request) => request,
+        Err(failure) => return failure_response(&state, failure, true),
+    };
+    let Some(user_session) = &session.user else {
+        // The session expired while the consent page was open.
+        return login_page(&state, &request, &session, "", None, StatusCode::OK);
+    };
+    let now = state.now();
+    let audit = |kind| AuditEvent {
+        client_id: Some(request.client.client_id.clone()),
+        user_id: Some(user_session.user_id.clone()),
+        ip: Some(ip.to_string()),
+        detail: serde_json::json!({ "scope": request.scope.to_string(), "resource": request.resource.uri.as_str() }),
+        ..AuditEvent::new(kind)
+    };
+    let result = async {
+        match params.get("decision") {
+            Some("approve") => {
+                let consent = ConsentRecord {
+                    user_id: user_session.user_id.clone(),
+                    client_id: request.client.client_id.clone(),
+                    resource: request.resource.uri.as_str().to_owned(),
+                    scope: request.scope.to_string(),
+                    granted_at: now,
+                };
+                state.store.save_consent(&consent).await?;
+                state.store.record_audit(&audit("consent_granted"), now).await?;
+                issue_code(&state, &request, &user_session.user_id, user_session.auth_time, ip, true).await
+            }
+            _ => {
+                state.store.record_audit(&audit("consent_denied"), now).await?;
+                let target = RedirectTarget { redirect_uri: request.redirect_uri.clone(), state: request.state.clone() };
+                let error = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
+                Ok(redirect_error(&state, &target, &error, true))
+            }
+        }
+    }
+    .await;
+    result.unwrap_or_else(|failure| failure_response(&state, failure, true))
+}
+
+/// Parses a form post and checks its CSRF token against the browser's cookie (R096).
+async fn form_with_csrf(state: &AppState, headers: &HeaderMap, body: &Bytes) -> Result<(Params, BrowserSession), Response> {
+    let params = form_params(headers, body).map_err(|m| bad_request_page(state, &m))?;
+    let session = match session::load_existing(state, headers).await {
+        Ok(Some(session)) => session,
+        Ok(None) => return Err(bad_request_page(state, "Your browser did not send the sign-in cookie. Enable cookies and start again.")),
+        Err(error) => return Err(failure_response(state, AuthorizeFailure::Store(error), true)),
+    };
+    if !session.verify_csrf(params.get("csrf_token")) {
+        return Err(bad_request_page(state, "This form has expired or was not sent from this site. Start the sign-in again."));
+    }
+    Ok((params, session))
+}
+
+fn form_params(headers: &HeaderMap, body: &Bytes) -> Result<Params, String> {
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded")));
+    if !is_form {
+        return Err("The request body must be application/x-www-form-urlencoded.".to_owned());
+    }
+    Params::parse(body)
+}
+
+fn bad_request_page(state: &AppState, message: &str) -> Response {
+    pages::error_page(static_prefix(state), StatusCode::BAD_REQUEST, "This sign-in request is not valid", message)
+}
+
+fn login_page(
+    state: &AppState,
+    request: &AuthorizationRequest,
+    session: &BrowserSession,
+    username: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let page = LoginPage {
+        static_prefix: static_prefix(state),
+        action: state.settings.issuer.endpoint_path("/login"),
+        csrf: session.csrf_token(),
+        hidden: &request.forwarded,
+        client_name: &request.client.client_name,
+        client_id: &request.client.client_id,
+        username: &clip(username),
+        error,
+    };
+    with_session_cookie(state, session, pages::render(status, &page))
+}
+
+fn consent_page(state: &AppState, request: &AuthorizationRequest, session: &BrowserSession, username: &str) -> Response {
+    let redirect = RedirectUri::parse(&request.redirect_uri).ok();
+    let page = ConsentPage {
+        static_prefix: static_prefix(state),
+        action: state.settings.issuer.endpoint_path("/consent"),
+        csrf: session.csrf_token(),
+        hidden: &request.forwarded,
+        client_name: &request.client.client_name,
+        client_id: &request.client.client_id,
+        redirect_host: redirect.as_ref().map(RedirectUri::host).unwrap_or_default(),
+        redirect_uri: &request.redirect_uri,
+        loopback_redirect: redirect.as_ref().is_some_and(RedirectUri::is_loopback),
+        resource_name: &request.resource.name,
+        resource_uri: request.resource.uri.as_str(),
+        scopes: request.scope.iter().map(|s| s.as_str().to_owned()).collect(),
+        username,
+    };
+    with_session_cookie(state, session, pages::render(StatusCode::OK, &page))
+}
+
+fn clip(s: &str) -> String {
+    s.chars().take(64).collect()
+}

@@ -1,0 +1,6 @@
+pub mod authorize;
+pub mod health;
+pub mod introspect;
+pub mod metadata;
+pub mod revoke;
+pub mod token;

@@ -1,0 +1,55 @@
+use crate::config::Settings;
+use crate::keys::KeyRing;
+use crate::passwords::Passwords;
+use crate::throttle::FailureWindow;
+use postern_core::Clock;
+use postern_store::Store;
+use std::ops::Deref;
+use std::sync::Arc;
+
+/// Everything a handler may use. Cheap to clone; nothing global, so tests stay hermetic.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub settings: Settings,
+    pub store: Store,
+    pub keys: KeyRing,
+    pub clock: Arc<dyn Clock>,
+    pub passwords: Passwords,
+    /// Failed logins per client IP and per username (per node, DESIGN §4).
+    pub login_failures_by_ip: FailureWindow,
+    pub login_failures_by_user: FailureWindow,
+    /// Failed secret checks per client_id (R144).
+    pub client_auth_failures: FailureWindow,
+    /// AS metadata, built once: it only depends on the configuration.
+    pub metadata: serde_json::Value,
+}
+
+impl AppState {
+    pub fn new(settings: Settings, store: Store, keys: KeyRing, clock: Arc<dyn Clock>, passwords: Passwords) -> Self {
+        let metadata = crate::routes::metadata::document(&settings);
+        Self(Arc::new(Inner {
+            login_failures_by_ip: FailureWindow::new(settings.login_attempts_per_ip_per_minute, 60),
+            login_failures_by_user: FailureWindow::new(settings.login_attempts_per_user_per_minute, 60),
+            client_auth_failures: FailureWindow::new(10, 60),
+            settings,
+            store,
+            keys,
+            clock,
+            passwords,
+            metadata,
+        }))
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
