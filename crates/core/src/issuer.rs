@@ -50,6 +50,10 @@ impl Issuer {
         if path.split('/').any(|s| s == "." || s == "..") {
             return Err(ParseError::new("issuer path must not contain dot segments"));
         }
+        // The path becomes a route prefix: keep it to plain segment characters.
+        if !path.bytes().all(|b| b.is_ascii_alphanumeric() || b"/-._~".contains(&b)) {
+            return Err(ParseError::new("issuer path may contain only A-Z a-z 0-9 - . _ ~ and /"));
+        }
         Ok(Self {
             raw: raw.to_owned(),
             origin: format!("{scheme}://{authority}"),
@@ -152,6 +156,8 @@ mod tests {
             "https://u@a.example",
             "a.example",
             "https://a.example/x/../y",
+            "https://a.example/{tenant}",
+            "https://a.example/a*b",
         ] {
             assert!(Issuer::parse(bad).is_err(), "{bad} must be rejected");
         }

@@ -108,9 +108,12 @@ pub async fn issue_code(
     Ok(redirect(&redirect_url(&request.redirect_uri, &params), after_post))
 }
 
-/// Adds the session cookie to a response when the browser needs a (new) one.
+/// Adds the session cookie to a response when the browser needs a (new) one. Idempotent: the
+/// page builders and the handlers that wrap them both call it, and RFC 6265 §4.1.1 asks for at
+/// most one `Set-Cookie` per cookie name in a response.
 pub fn with_session_cookie(state: &AppState, session: &BrowserSession, mut response: Response) -> Response {
     if session.needs_cookie
+        && !response.headers().contains_key(header::SET_COOKIE)
         && let Some(cookie) = session::set_cookie_header(state, session)
     {
         response.headers_mut().append(header::SET_COOKIE, cookie);

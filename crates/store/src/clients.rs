@@ -157,6 +157,12 @@ impl Store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
+            // Only a removed client's grants are revoked: an unknown id or a config client's
+            // id must change nothing.
+            if deleted == 0 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
             sqlx::query("UPDATE grants SET revoked_at = $2 WHERE client_id = $1 AND revoked_at IS NULL")
                 .bind(client_id)
                 .bind(now)
@@ -168,7 +174,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
-            Ok::<_, StoreError>(deleted > 0)
+            Ok::<_, StoreError>(true)
         })
     }
 }

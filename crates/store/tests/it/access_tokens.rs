@@ -20,58 +20,20 @@ async fn an_access_token_of_a_live_grant_is_live(store: Store) {
 async fn revoking_an_access_token_ends_only_that_token(store: Store) {
     issue_grant(&store, CLIENT, "g-1", "rt-0").await;
 
-    store
-        .revoke_access_token(
-            "jti-1",
-            NOW + 3600,
-            NOW,
-            &AuditEvent::new("access_token_revoked"),
-        )
-        .await
-        .unwrap();
+    store.revoke_access_token("jti-1", NOW + 3600, NOW, &AuditEvent::new("access_token_revoked")).await.unwrap();
 
     assert!(!store.access_token_is_live("jti-1", "g-1").await.unwrap());
-    assert!(
-        store.access_token_is_live("jti-2", "g-1").await.unwrap(),
-        "other tokens of the grant stay live"
-    );
-    assert_eq!(
-        store.find_grant("g-1").await.unwrap().unwrap().revoked_at,
-        None
-    );
-    assert_eq!(
-        store
-            .find_refresh_token("rt-0")
-            .await
-            .unwrap()
-            .unwrap()
-            .revoked_at,
-        None
-    );
+    assert!(store.access_token_is_live("jti-2", "g-1").await.unwrap(), "other tokens of the grant stay live");
+    assert_eq!(store.find_grant("g-1").await.unwrap().unwrap().revoked_at, None);
+    assert_eq!(store.find_refresh_token("rt-0").await.unwrap().unwrap().revoked_at, None);
 }
 
 async fn revoking_an_access_token_twice_is_harmless(store: Store) {
     // RFC 7009 §2.2: revocation answers the same for an already revoked token.
     issue_grant(&store, CLIENT, "g-1", "rt-0").await;
-    store
-        .revoke_access_token(
-            "jti-1",
-            NOW + 3600,
-            NOW,
-            &AuditEvent::new("access_token_revoked"),
-        )
-        .await
-        .unwrap();
+    store.revoke_access_token("jti-1", NOW + 3600, NOW, &AuditEvent::new("access_token_revoked")).await.unwrap();
 
-    store
-        .revoke_access_token(
-            "jti-1",
-            NOW + 3600,
-            NOW + 5,
-            &AuditEvent::new("access_token_revoked"),
-        )
-        .await
-        .unwrap();
+    store.revoke_access_token("jti-1", NOW + 3600, NOW + 5, &AuditEvent::new("access_token_revoked")).await.unwrap();
 
     assert!(!store.access_token_is_live("jti-1", "g-1").await.unwrap());
 }
@@ -81,26 +43,13 @@ async fn revoking_the_grant_ends_its_access_tokens(store: Store) {
     issue_grant(&store, CLIENT, "g-1", "rt-0").await;
     issue_grant(&store, CLIENT, "g-other", "rt-other").await;
 
-    store
-        .revoke_grant("g-1", NOW + 10, &AuditEvent::new("grant_revoked"))
-        .await
-        .unwrap();
+    store.revoke_grant("g-1", NOW + 10, &AuditEvent::new("grant_revoked")).await.unwrap();
 
     assert!(!store.access_token_is_live("jti-1", "g-1").await.unwrap());
-    assert!(
-        store
-            .access_token_is_live("jti-1", "g-other")
-            .await
-            .unwrap()
-    );
+    assert!(store.access_token_is_live("jti-1", "g-other").await.unwrap());
 }
 
 async fn an_access_token_of_an_unknown_grant_is_not_live(store: Store) {
     issue_grant(&store, CLIENT, "g-1", "rt-0").await;
-    assert!(
-        !store
-            .access_token_is_live("jti-1", "g-unknown")
-            .await
-            .unwrap()
-    );
+    assert!(!store.access_token_is_live("jti-1", "g-unknown").await.unwrap());
 }

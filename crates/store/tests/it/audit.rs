@@ -22,115 +22,58 @@ on_both_backends!(
 );
 
 async fn lists_recent_audit_events_newest_first(store: Store) {
-    store
-        .record_audit(&AuditEvent::new("first"), NOW)
-        .await
-        .unwrap();
-    store
-        .record_audit(&event("second", json!({"n": 2})), NOW + 1)
-        .await
-        .unwrap();
+    store.record_audit(&AuditEvent::new("first"), NOW).await.unwrap();
+    store.record_audit(&event("second", json!({"n": 2})), NOW + 1).await.unwrap();
     // Same second as the previous one: the order is insertion order, not the clock.
-    store
-        .record_audit(&AuditEvent::new("third"), NOW + 1)
-        .await
-        .unwrap();
+    store.record_audit(&AuditEvent::new("third"), NOW + 1).await.unwrap();
 
     let all = store.recent_audit_events(10).await.unwrap();
     let kinds: Vec<&str> = all.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["third", "second", "first"]);
-    assert!(
-        all.windows(2).all(|pair| pair[0].id > pair[1].id),
-        "ids grow with insertion"
-    );
+    assert!(all.windows(2).all(|pair| pair[0].id > pair[1].id), "ids grow with insertion");
 
     let second = &all[1];
     assert_eq!(second.occurred_at, NOW + 1);
     assert_eq!(
-        (
-            second.client_id.as_deref(),
-            second.user_id.as_deref(),
-            second.ip.as_deref()
-        ),
+        (second.client_id.as_deref(), second.user_id.as_deref(), second.ip.as_deref()),
         (Some("client-1"), Some("user-1"), Some("203.0.113.7"))
     );
     let first = &all[2];
-    assert_eq!(
-        (
-            first.client_id.as_deref(),
-            first.user_id.as_deref(),
-            first.ip.as_deref()
-        ),
-        (None, None, None)
-    );
+    assert_eq!((first.client_id.as_deref(), first.user_id.as_deref(), first.ip.as_deref()), (None, None, None));
 
-    let newest: Vec<String> = store
-        .recent_audit_events(2)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.kind)
-        .collect();
+    let newest: Vec<String> = store.recent_audit_events(2).await.unwrap().into_iter().map(|e| e.kind).collect();
     assert_eq!(newest, ["third", "second"], "the limit keeps the newest");
 }
 
 async fn stores_json_detail_as_text_and_null_detail_as_null(store: Store) {
     let detail = json!({"reason": "refresh_token_reuse", "grant_id": "g-1", "count": 2});
-    store
-        .record_audit(&event("with_detail", detail.clone()), NOW)
-        .await
-        .unwrap();
-    store
-        .record_audit(&event("without_detail", serde_json::Value::Null), NOW)
-        .await
-        .unwrap();
+    store.record_audit(&event("with_detail", detail.clone()), NOW).await.unwrap();
+    store.record_audit(&event("without_detail", serde_json::Value::Null), NOW).await.unwrap();
 
     let events = store.recent_audit_events(10).await.unwrap();
 
     assert_eq!(events[1].kind, "with_detail");
-    let stored: serde_json::Value =
-        serde_json::from_str(events[1].detail.as_deref().unwrap()).unwrap();
+    let stored: serde_json::Value = serde_json::from_str(events[1].detail.as_deref().unwrap()).unwrap();
     assert_eq!(stored, detail);
     assert_eq!(events[0].kind, "without_detail");
-    assert_eq!(
-        events[0].detail, None,
-        "a Null detail is SQL NULL, not the text \"null\""
-    );
+    assert_eq!(events[0].detail, None, "a Null detail is SQL NULL, not the text \"null\"");
 }
 
 async fn the_audit_log_refuses_updates(store: Store) {
-    store
-        .record_audit(&AuditEvent::new("login_failed"), NOW)
-        .await
-        .unwrap();
+    store.record_audit(&AuditEvent::new("login_failed"), NOW).await.unwrap();
 
     let outcome = execute_raw(&store, "UPDATE audit_events SET kind = 'login_succeeded'").await;
 
-    assert!(
-        outcome.is_err(),
-        "UPDATE on audit_events succeeded: {outcome:?}"
-    );
-    let kinds: Vec<String> = store
-        .recent_audit_events(10)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.kind)
-        .collect();
+    assert!(outcome.is_err(), "UPDATE on audit_events succeeded: {outcome:?}");
+    let kinds: Vec<String> = store.recent_audit_events(10).await.unwrap().into_iter().map(|e| e.kind).collect();
     assert_eq!(kinds, ["login_failed"]);
 }
 
 async fn the_audit_log_refuses_deletes(store: Store) {
-    store
-        .record_audit(&AuditEvent::new("login_failed"), NOW)
-        .await
-        .unwrap();
+    store.record_audit(&AuditEvent::new("login_failed"), NOW).await.unwrap();
 
     let outcome = execute_raw(&store, "DELETE FROM audit_events").await;
 
-    assert!(
-        outcome.is_err(),
-        "DELETE on audit_events succeeded: {outcome:?}"
-    );
+    assert!(outcome.is_err(), "DELETE on audit_events succeeded: {outcome:?}");
     assert_eq!(store.recent_audit_events(10).await.unwrap().len(), 1);
 }

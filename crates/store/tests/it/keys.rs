@@ -14,39 +14,24 @@ fn key(kid: &str, created_at: i64) -> SigningKeyRecord {
     }
 }
 
-on_both_backends!(
-    a_new_current_key_retires_the_previous_one,
-    an_empty_store_has_no_signing_keys,
-);
+on_both_backends!(a_new_current_key_retires_the_previous_one, an_empty_store_has_no_signing_keys,);
 
 async fn a_new_current_key_retires_the_previous_one(store: Store) {
     for (kid, created_at) in [("k1", NOW), ("k2", NOW + 100), ("k3", NOW + 200)] {
-        store
-            .add_current_signing_key(&key(kid, created_at))
-            .await
-            .unwrap();
+        store.add_current_signing_key(&key(kid, created_at)).await.unwrap();
     }
 
     let keys = store.list_signing_keys().await.unwrap();
 
-    let summary: Vec<(&str, i64, Option<i64>)> = keys
-        .iter()
-        .map(|k| (k.kid.as_str(), k.created_at, k.retired_at))
-        .collect();
+    let summary: Vec<(&str, i64, Option<i64>)> =
+        keys.iter().map(|k| (k.kid.as_str(), k.created_at, k.retired_at)).collect();
     assert_eq!(
         summary,
-        [
-            ("k3", NOW + 200, None),
-            ("k2", NOW + 100, Some(NOW + 200)),
-            ("k1", NOW, Some(NOW + 100))
-        ],
+        [("k3", NOW + 200, None), ("k2", NOW + 100, Some(NOW + 200)), ("k1", NOW, Some(NOW + 100))],
         "newest first; each key retired when its successor was added, and only then"
     );
     let newest = &keys[0];
-    assert_eq!(
-        (newest.alg.as_str(), newest.private_key.as_str()),
-        ("ES256", "aes256gcm:k3-sealed")
-    );
+    assert_eq!((newest.alg.as_str(), newest.private_key.as_str()), ("ES256", "aes256gcm:k3-sealed"));
     assert_eq!(newest.public_jwk, key("k3", 0).public_jwk);
 }
 

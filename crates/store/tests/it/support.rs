@@ -3,8 +3,8 @@
 
 use postern_store::test_support::{Backend, POSTGRES_ENV, isolated_store};
 use postern_store::{
-    AuditEvent, AuthorizationCodeRecord, ClientRecord, ClientSource, CodeLookup, GrantRecord,
-    NewRefreshToken, Store, UserRecord,
+    AuditEvent, AuthorizationCodeRecord, ClientRecord, ClientSource, CodeLookup, GrantRecord, NewRefreshToken, Store,
+    UserRecord,
 };
 use std::future::Future;
 
@@ -45,42 +45,17 @@ where
         )
     });
     scenario(store.clone()).await;
-    drop_test_schema(&store).await;
     store.close().await;
+    // PostgreSQL schemas outlive the guard; `scripts/test` drops them before each run.
     drop(guard);
-}
-
-/// The isolation guard leaves PostgreSQL schemas behind; drop the one a passing test used (a
-/// failing test keeps its schema for inspection).
-async fn drop_test_schema(store: &Store) {
-    if let Store::Postgres(pool) = store {
-        let (schema,): (String,) = sqlx::query_as("SELECT current_schema()")
-            .fetch_one(pool)
-            .await
-            .unwrap();
-        assert!(
-            schema.starts_with("postern_t_"),
-            "refusing to drop schema {schema}"
-        );
-        sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-            .execute(pool)
-            .await
-            .unwrap();
-    }
 }
 
 /// Runs a statement on the store's pool, bypassing the store's methods: for checking what the
 /// schema itself enforces.
 pub async fn execute_raw(store: &Store, sql: &'static str) -> Result<u64, sqlx::Error> {
     match store {
-        Store::Sqlite(pool) => sqlx::query(sql)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()),
-        Store::Postgres(pool) => sqlx::query(sql)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()),
+        Store::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(|r| r.rows_affected()),
+        Store::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(|r| r.rows_affected()),
     }
 }
 
@@ -145,12 +120,7 @@ pub fn grant(grant_id: &str, client_id: &str) -> GrantRecord {
     }
 }
 
-pub fn refresh_token(
-    token_hash: &str,
-    grant_id: &str,
-    client_id: &str,
-    issued_at: i64,
-) -> NewRefreshToken {
+pub fn refresh_token(token_hash: &str, grant_id: &str, client_id: &str, issued_at: i64) -> NewRefreshToken {
     NewRefreshToken {
         token_hash: token_hash.to_owned(),
         grant_id: grant_id.to_owned(),
@@ -165,14 +135,8 @@ pub fn refresh_token(
 /// one refresh token `refresh_hash` in its family.
 pub async fn issue_grant(store: &Store, client_id: &str, grant_id: &str, refresh_hash: &str) {
     let code_hash = format!("code-for-{grant_id}");
-    let code = AuthorizationCodeRecord {
-        client_id: client_id.to_owned(),
-        ..code(&code_hash, grant_id)
-    };
-    store
-        .insert_authorization_code(&code, &AuditEvent::new("code_issued"))
-        .await
-        .unwrap();
+    let code = AuthorizationCodeRecord { client_id: client_id.to_owned(), ..code(&code_hash, grant_id) };
+    store.insert_authorization_code(&code, &AuditEvent::new("code_issued")).await.unwrap();
     let outcome = store
         .redeem_authorization_code(
             &code_hash,
@@ -183,9 +147,5 @@ pub async fn issue_grant(store: &Store, client_id: &str, grant_id: &str, refresh
         )
         .await
         .unwrap();
-    assert_eq!(
-        outcome,
-        CodeLookup::Redeemed,
-        "fixture grant {grant_id} was not issued"
-    );
+    assert_eq!(outcome, CodeLookup::Redeemed, "fixture grant {grant_id} was not issued");
 }
