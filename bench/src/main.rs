@@ -121,7 +121,8 @@ async fn start_server(backend: Backend) -> anyhow::Result<Target> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let port = listener.local_addr()?.port();
     let base = format!("http://127.0.0.1:{port}");
-    let mut config = Config { issuer: base.clone(), listen: format!("127.0.0.1:{port}"), database, ..Config::default() };
+    let mut config =
+        Config { issuer: base.clone(), listen: format!("127.0.0.1:{port}"), database, ..Config::default() };
     config.resources[0].uri = format!("{base}/demo/mcp");
     config.clients = vec![
         ClientConfig {
@@ -212,7 +213,12 @@ struct Outcome {
 }
 
 /// Runs `request` from `concurrency` tasks for `duration`; any failed request aborts the run.
-async fn run<F, Fut>(target: &'static Target, duration: Duration, concurrency: usize, request: F) -> anyhow::Result<Outcome>
+async fn run<F, Fut>(
+    target: &'static Target,
+    duration: Duration,
+    concurrency: usize,
+    request: F,
+) -> anyhow::Result<Outcome>
 where
     F: Fn(&'static Target, usize) -> Fut + Send + Sync + Clone + 'static,
     Fut: std::future::Future<Output = anyhow::Result<()>> + Send,

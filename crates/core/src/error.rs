@@ -15,6 +15,5 @@ impl ParseError {
 /// Characters that have no business in any identifier we accept: controls, whitespace and
 /// backslashes (which some URL parsers silently turn into `/`).
 pub(crate) fn has_forbidden_chars(raw: &str) -> bool {
-    raw.chars()
-        .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+    raw.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\')
 }

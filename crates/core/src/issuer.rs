@@ -22,9 +22,8 @@ impl Issuer {
                 "issuer must be a URL of at most 512 characters without spaces or control characters",
             ));
         }
-        let (scheme, rest) = raw
-            .split_once("://")
-            .ok_or_else(|| ParseError::new("issuer must be an absolute https URL"))?;
+        let (scheme, rest) =
+            raw.split_once("://").ok_or_else(|| ParseError::new("issuer must be an absolute https URL"))?;
         if raw.contains('?') || raw.contains('#') {
             return Err(ParseError::new("issuer must not contain a query or fragment"));
         }
@@ -119,15 +118,9 @@ mod tests {
     #[test]
     fn r041_metadata_path_is_inserted_between_host_and_issuer_path() {
         let issuer = Issuer::parse("https://auth.example.com/tenant1").unwrap();
-        assert_eq!(
-            issuer.authorization_server_metadata_path(),
-            "/.well-known/oauth-authorization-server/tenant1"
-        );
+        assert_eq!(issuer.authorization_server_metadata_path(), "/.well-known/oauth-authorization-server/tenant1");
         assert_eq!(issuer.openid_configuration_path(), "/tenant1/.well-known/openid-configuration");
-        assert_eq!(
-            issuer.openid_configuration_inserted_path(),
-            "/.well-known/openid-configuration/tenant1"
-        );
+        assert_eq!(issuer.openid_configuration_inserted_path(), "/.well-known/openid-configuration/tenant1");
         assert_eq!(issuer.endpoint("/token"), "https://auth.example.com/tenant1/token");
     }
 

@@ -26,14 +26,13 @@ impl RedirectUri {
             )));
         }
         if has_forbidden_chars(raw) {
-            return Err(ParseError::new(
-                "redirect_uri must not contain whitespace, control characters or backslashes",
-            ));
+            return Err(ParseError::new("redirect_uri must not contain whitespace, control characters or backslashes"));
         }
         if raw.contains('#') {
             return Err(ParseError::new("redirect_uri must not contain a fragment (OAuth 2.1 §2.3)"));
         }
-        let url = url::Url::parse(raw).map_err(|e| ParseError::new(format!("redirect_uri is not an absolute URL: {e}")))?;
+        let url =
+            url::Url::parse(raw).map_err(|e| ParseError::new(format!("redirect_uri is not an absolute URL: {e}")))?;
         if !url.username().is_empty() || url.password().is_some() {
             return Err(ParseError::new("redirect_uri must not contain user information"));
         }
@@ -64,10 +63,7 @@ impl RedirectUri {
 
     /// Host shown on the consent page (R094).
     pub fn host(&self) -> String {
-        url::Url::parse(&self.0)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_owned))
-            .unwrap_or_default()
+        url::Url::parse(&self.0).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default()
     }
 
     /// True when every character but the port must match: http on 127.0.0.1, [::1] or localhost.

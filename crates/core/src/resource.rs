@@ -32,9 +32,7 @@ impl ResourceUri {
         match url.scheme() {
             "https" => Ok(resource),
             "http" if loopback => Ok(resource),
-            _ => Err(ParseError::new(format!(
-                "resource '{raw}' must use https (http only on loopback hosts)"
-            ))),
+            _ => Err(ParseError::new(format!("resource '{raw}' must use https (http only on loopback hosts)"))),
         }
     }
 

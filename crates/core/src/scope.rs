@@ -12,14 +12,10 @@ pub struct Scope(String);
 impl Scope {
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
         if raw.is_empty() || raw.len() > MAX_SCOPE_TOKEN_LEN {
-            return Err(ParseError::new(format!(
-                "each scope must be 1 to {MAX_SCOPE_TOKEN_LEN} characters"
-            )));
+            return Err(ParseError::new(format!("each scope must be 1 to {MAX_SCOPE_TOKEN_LEN} characters")));
         }
         if !raw.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b)) {
-            return Err(ParseError::new(
-                "scope contains a character outside the RFC 6749 scope-token set",
-            ));
+            return Err(ParseError::new("scope contains a character outside the RFC 6749 scope-token set"));
         }
         Ok(Self(raw.to_owned()))
     }

@@ -91,10 +91,7 @@ mod tests {
 
     #[test]
     fn hash_is_sha256_hex_and_matches_only_the_secret() {
-        assert_eq!(
-            TokenHash::of("abc").as_str(),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(TokenHash::of("abc").as_str(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
         let hash = TokenHash::of("s3cret");
         assert!(hash.matches("s3cret"));
         assert!(!hash.matches("s3cret "));

@@ -116,8 +116,10 @@ impl AuthorizationRequest {
         }
         let code_challenge = PkceChallenge::parse(params.get("code_challenge"), params.get("code_challenge_method"))
             .map_err(|e| invalid(e.to_string()))?;
-        let resource = select_resource(state, &params.all("resource")).map_err(|d| fail(ErrorCode::InvalidTarget, d))?;
-        let scope = select_scope(&client, &resource, params.get("scope")).map_err(|d| fail(ErrorCode::InvalidScope, d))?;
+        let resource =
+            select_resource(state, &params.all("resource")).map_err(|d| fail(ErrorCode::InvalidTarget, d))?;
+        let scope =
+            select_scope(&client, &resource, params.get("scope")).map_err(|d| fail(ErrorCode::InvalidScope, d))?;
         let prompt = parse_prompt(params.get("prompt")).map_err(invalid)?;
 
         let mut forwarded = Vec::new();
@@ -132,7 +134,10 @@ impl AuthorizationRequest {
 
 /// R111, R106, R112: the client must exist and the redirect URI must be one of its registered
 /// URIs (loopback: any port). Failures here are pages.
-async fn trusted_client_and_redirect(state: &AppState, params: &Params) -> Result<(ClientRecord, String), AuthorizeFailure> {
+async fn trusted_client_and_redirect(
+    state: &AppState,
+    params: &Params,
+) -> Result<(ClientRecord, String), AuthorizeFailure> {
     let page = |m: &str| AuthorizeFailure::Page(m.to_owned());
     let client_id = params
         .single("client_id")
@@ -142,9 +147,7 @@ async fn trusted_client_and_redirect(state: &AppState, params: &Params) -> Resul
         return Err(page("The application that sent you here is not registered with this server (unknown client_id)."));
     };
     let registered = client.redirect_uris.iter().filter_map(|u| RedirectUri::parse(u).ok()).collect::<Vec<_>>();
-    let requested = params
-        .single("redirect_uri")
-        .map_err(|_| page("The request names more than one redirect_uri."))?;
+    let requested = params.single("redirect_uri").map_err(|_| page("The request names more than one redirect_uri."))?;
     let redirect_uri = match requested {
         Some(requested) => {
             if !registered.iter().any(|r| r.matches_request(requested)) {
@@ -173,11 +176,9 @@ fn select_resource(state: &AppState, requested: &[&str]) -> Result<ResourceSetti
         },
         [one] => {
             let uri = ResourceUri::parse(one).map_err(|e| e.to_string())?;
-            state
-                .settings
-                .resource(uri.as_str())
-                .cloned()
-                .ok_or_else(|| format!("resource '{}' is not served by this authorization server; known: {}", clip(one), configured()))
+            state.settings.resource(uri.as_str()).cloned().ok_or_else(|| {
+                format!("resource '{}' is not served by this authorization server; known: {}", clip(one), configured())
+            })
         }
         _ => Err("only one resource per request is supported (tokens carry a single audience)".to_owned()),
     }
@@ -185,7 +186,11 @@ fn select_resource(state: &AppState, requested: &[&str]) -> Result<ResourceSetti
 
 /// The scopes to grant: those asked for (or the resource's defaults), which must lie within
 /// the resource's scopes and the client's ceiling.
-pub fn select_scope(client: &ClientRecord, resource: &ResourceSettings, requested: Option<&str>) -> Result<ScopeSet, String> {
+pub fn select_scope(
+    client: &ClientRecord,
+    resource: &ResourceSettings,
+    requested: Option<&str>,
+) -> Result<ScopeSet, String> {
     let mut allowed = resource.scopes.clone();
     if let Some(ceiling) = client.scope.as_deref() {
         let ceiling = ScopeSet::parse(ceiling).unwrap_or_default();
@@ -193,7 +198,9 @@ pub fn select_scope(client: &ClientRecord, resource: &ResourceSettings, requeste
     }
     let scope = match requested {
         Some(raw) => ScopeSet::parse(raw).map_err(|e| e.to_string())?,
-        None => ScopeSet::from_scopes(resource.default_scopes.iter().filter(|s| allowed.iter().any(|a| a == *s)).cloned()),
+        None => {
+            ScopeSet::from_scopes(resource.default_scopes.iter().filter(|s| allowed.iter().any(|a| a == *s)).cloned())
+        }
     };
     let unknown = scope.not_in(&allowed).map(|s| s.as_str()).collect::<Vec<_>>();
     if !unknown.is_empty() {
@@ -216,7 +223,9 @@ fn parse_prompt(raw: Option<&str>) -> Result<Prompt, String> {
             "none" => prompt.none = true,
             "login" => prompt.login = true,
             "consent" => prompt.consent = true,
-            other => return Err(format!("prompt value '{}' is not supported; use none, login or consent", clip(other))),
+            other => {
+                return Err(format!("prompt value '{}' is not supported; use none, login or consent", clip(other)));
+            }
         }
     }
     if prompt.none && (prompt.login || prompt.consent) {

@@ -49,9 +49,12 @@ pub fn static_prefix(state: &AppState) -> &str {
 /// Renders an [`AuthorizeFailure`] the only safe way for its kind.
 pub fn failure_response(state: &AppState, failure: AuthorizeFailure, after_post: bool) -> Response {
     match failure {
-        AuthorizeFailure::Page(message) => {
-            pages::error_page(static_prefix(state), StatusCode::BAD_REQUEST, "This sign-in request is not valid", &message)
-        }
+        AuthorizeFailure::Page(message) => pages::error_page(
+            static_prefix(state),
+            StatusCode::BAD_REQUEST,
+            "This sign-in request is not valid",
+            &message,
+        ),
         AuthorizeFailure::Redirect(target, error) => redirect_error(state, &target, &error, after_post),
         AuthorizeFailure::Store(error) => {
             tracing::error!(%error, "store failure during authorization");
@@ -76,7 +79,8 @@ pub async fn issue_code(
     after_post: bool,
 ) -> Result<Response, AuthorizeFailure> {
     let now = state.now();
-    let random_failure = |e: getrandom::Error| AuthorizeFailure::Store(postern_store::StoreError::Config(e.to_string()));
+    let random_failure =
+        |e: getrandom::Error| AuthorizeFailure::Store(postern_store::StoreError::Config(e.to_string()));
     let code = OpaqueToken::generate("pc_").map_err(random_failure)?;
     let record = AuthorizationCodeRecord {
         code_hash: code.hash().as_str().to_owned(),

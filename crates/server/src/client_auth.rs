@@ -46,7 +46,11 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<BasicCredentials>, OA
 
 /// Identifies and authenticates the calling client. A confidential client must present its
 /// secret by exactly one method; a public client presents only its `client_id`.
-pub async fn authenticate(state: &AppState, headers: &HeaderMap, params: &Params) -> Result<AuthenticatedClient, AppError> {
+pub async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<AuthenticatedClient, AppError> {
     let basic = basic_credentials(headers)?;
     let body_secret = params.get("client_secret");
     let body_id = params.get("client_id");
@@ -63,7 +67,9 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap, params: &Params
     let (client_id, secret) = match &basic {
         Some(b) => {
             if body_id.is_some_and(|id| id != b.client_id) {
-                return Err(OAuthError::invalid_request("client_id in the body differs from the HTTP Basic client_id").into());
+                return Err(
+                    OAuthError::invalid_request("client_id in the body differs from the HTTP Basic client_id").into()
+                );
             }
             (b.client_id.as_str(), Some(b.secret.as_str()))
         }
@@ -83,7 +89,9 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap, params: &Params
         .map_err(|e| AppError::Internal(format!("stored client {client_id}: {e}")))?;
     match (&record.secret_hash, secret) {
         (None, None) => Ok(AuthenticatedClient { record, client_type: ClientType::Public }),
-        (None, Some(_)) => Err(fail("this client is public (token_endpoint_auth_method \"none\"); do not send a client secret")),
+        (None, Some(_)) => {
+            Err(fail("this client is public (token_endpoint_auth_method \"none\"); do not send a client secret"))
+        }
         (Some(_), None) => Err(fail(&format!(
             "this client is confidential; authenticate with {} (client_secret_basic or client_secret_post)",
             method.as_str()

@@ -308,11 +308,14 @@ impl ClientSettings {
         let err = |msg: String| ConfigError(format!("clients '{id}': {msg}"));
         validate_registered_client_id(id).map_err(|e| err(e.to_string()))?;
         let redirect_uris = validate_redirect_uris(&raw.redirect_uris).map_err(err)?;
-        let auth_method = TokenEndpointAuthMethod::parse(&raw.token_endpoint_auth_method).map_err(|e| err(e.to_string()))?;
+        let auth_method =
+            TokenEndpointAuthMethod::parse(&raw.token_endpoint_auth_method).map_err(|e| err(e.to_string()))?;
         let secret_hash = match (auth_method, &raw.client_secret_sha256) {
             (TokenEndpointAuthMethod::None, None) => None,
             (TokenEndpointAuthMethod::None, Some(_)) => {
-                return Err(err("a public client (token_endpoint_auth_method = \"none\") must not have client_secret_sha256".into()));
+                return Err(err(
+                    "a public client (token_endpoint_auth_method = \"none\") must not have client_secret_sha256".into(),
+                ));
             }
             (_, None) => return Err(err("a confidential client needs client_secret_sha256".into())),
             (_, Some(hash)) => {
@@ -323,12 +326,7 @@ impl ClientSettings {
             }
         };
         validate_grant_types(&raw.grant_types).map_err(err)?;
-        let scope = raw
-            .scope
-            .as_deref()
-            .map(ScopeSet::parse)
-            .transpose()
-            .map_err(|e| err(e.to_string()))?;
+        let scope = raw.scope.as_deref().map(ScopeSet::parse).transpose().map_err(|e| err(e.to_string()))?;
         Ok(Self {
             client_id: id.clone(),
             client_name: raw.client_name.clone().unwrap_or_else(|| id.clone()),

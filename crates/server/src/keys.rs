@@ -17,9 +17,7 @@ pub enum KeyError {
     Crypto(String),
     #[error("store: {0}")]
     Store(#[from] postern_store::StoreError),
-    #[error(
-        "signing key {0} is encrypted but no key_encryption_key is configured (or it is the wrong one)"
-    )]
+    #[error("signing key {0} is encrypted but no key_encryption_key is configured (or it is the wrong one)")]
     CannotDecrypt(String),
     #[error("no signing key exists; run `postern migrate` or start the server once")]
     NoCurrentKey,
@@ -145,10 +143,7 @@ pub fn generate_es256(kek: Option<&[u8; 32]>, now: i64) -> Result<SigningKeyReco
 fn build_ring(records: &[SigningKeyRecord], kek: Option<&[u8; 32]>) -> Result<Ring, KeyError> {
     let current_record = records.iter().find(|r| r.retired_at.is_none()).ok_or(KeyError::NoCurrentKey)?;
     let pkcs8 = open_private_key(current_record, kek)?;
-    let current = SigningKey {
-        kid: current_record.kid.clone(),
-        encoding: EncodingKey::from_ec_der(&pkcs8),
-    };
+    let current = SigningKey { kid: current_record.kid.clone(), encoding: EncodingKey::from_ec_der(&pkcs8) };
     let verification = records
         .iter()
         .map(|r| {

@@ -31,10 +31,7 @@ pub fn hash_password(password: &str) -> Result<String, PasswordError> {
     if !(MIN_PASSWORD_LEN..=MAX_PASSWORD_LEN).contains(&password.chars().count()) {
         return Err(PasswordError::Length);
     }
-    argon2()
-        .hash_password(password.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| PasswordError::Hash(e.to_string()))
+    argon2().hash_password(password.as_bytes()).map(|h| h.to_string()).map_err(|e| PasswordError::Hash(e.to_string()))
 }
 
 fn verify(phc: &str, password: &str) -> bool {

@@ -55,13 +55,15 @@ impl Store {
     }
 
     pub async fn find_authorization_code(&self, code_hash: &str) -> Result<Option<AuthorizationCodeRecord>> {
-        Ok(on_backend!(self, |pool| sqlx::query_as::<_, AuthorizationCodeRecord>(
+        Ok(on_backend!(self, |pool| {
+            sqlx::query_as::<_, AuthorizationCodeRecord>(
             "SELECT code_hash, grant_id, client_id, user_id, redirect_uri, code_challenge, scope, resource, auth_time, issued_at, expires_at, consumed_at
              FROM authorization_codes WHERE code_hash = $1"
         )
         .bind(code_hash)
         .fetch_optional(pool)
-        .await)?)
+        .await
+        })?)
     }
 
     /// Consumes the code and creates its grant and refresh token in one transaction. The

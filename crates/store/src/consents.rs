@@ -25,7 +25,8 @@ impl Store {
     }
 
     pub async fn save_consent(&self, consent: &ConsentRecord) -> Result<()> {
-        on_backend!(self, |pool| sqlx::query(
+        on_backend!(self, |pool| {
+            sqlx::query(
             "INSERT INTO consents (user_id, client_id, resource, scope, granted_at) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (user_id, client_id, resource) DO UPDATE SET scope = excluded.scope, granted_at = excluded.granted_at"
         )
@@ -36,7 +37,8 @@ impl Store {
         .bind(consent.granted_at)
         .execute(pool)
         .await
-        .map(|_| ()))?;
+        .map(|_| ())
+        })?;
         Ok(())
     }
 }

@@ -139,12 +139,14 @@ impl Store {
     }
 
     pub async fn find_grant(&self, grant_id: &str) -> Result<Option<GrantRecord>> {
-        Ok(on_backend!(self, |pool| sqlx::query_as::<_, GrantRecord>(
+        Ok(on_backend!(self, |pool| {
+            sqlx::query_as::<_, GrantRecord>(
             "SELECT grant_id, client_id, user_id, scope, resource, created_at, revoked_at FROM grants WHERE grant_id = $1"
         )
         .bind(grant_id)
         .fetch_optional(pool)
-        .await)?)
+        .await
+        })?)
     }
 
     /// Revokes one access token until it would have expired anyway.

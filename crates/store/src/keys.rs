@@ -38,10 +38,12 @@ impl Store {
 
     /// Newest first.
     pub async fn list_signing_keys(&self) -> Result<Vec<SigningKeyRecord>> {
-        Ok(on_backend!(self, |pool| sqlx::query_as::<_, SigningKeyRecord>(
+        Ok(on_backend!(self, |pool| {
+            sqlx::query_as::<_, SigningKeyRecord>(
             "SELECT kid, alg, private_key, public_jwk, created_at, retired_at FROM signing_keys ORDER BY created_at DESC, kid"
         )
         .fetch_all(pool)
-        .await)?)
+        .await
+        })?)
     }
 }

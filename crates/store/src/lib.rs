@@ -86,9 +86,7 @@ impl Store {
                 .await?;
             Ok(Self::Sqlite(pool))
         } else {
-            Err(StoreError::Config(
-                "database must be a sqlite://PATH or postgres://... URL".to_owned(),
-            ))
+            Err(StoreError::Config("database must be a sqlite://PATH or postgres://... URL".to_owned()))
         }
     }
 

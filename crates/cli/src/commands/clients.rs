@@ -46,7 +46,8 @@ pub async fn run(config: Option<&Path>, command: ClientsCommand) -> anyhow::Resu
                 bail!("--name must be 1 to 200 characters");
             }
             let secret = confidential.then(|| OpaqueToken::generate("pcs_")).transpose()?;
-            let method = if confidential { TokenEndpointAuthMethod::ClientSecretBasic } else { TokenEndpointAuthMethod::None };
+            let method =
+                if confidential { TokenEndpointAuthMethod::ClientSecretBasic } else { TokenEndpointAuthMethod::None };
             let mut grant_types = vec!["authorization_code".to_owned()];
             if !no_refresh_tokens {
                 grant_types.push("refresh_token".to_owned());

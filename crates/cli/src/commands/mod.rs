@@ -15,7 +15,9 @@ use std::path::Path;
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("POSTERN_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Colour only for a person at a terminal; log collectors get plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
     if std::env::var("POSTERN_LOG_FORMAT").is_ok_and(|v| v == "json") {
         builder.json().init();
     } else {

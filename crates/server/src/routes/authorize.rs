@@ -90,7 +90,10 @@ async fn proceed(
             return Ok(redirect_error(
                 state,
                 &target(),
-                &OAuthError::new(ErrorCode::ConsentRequired, "the user has not approved this client and prompt=none was requested"),
+                &OAuthError::new(
+                    ErrorCode::ConsentRequired,
+                    "the user has not approved this client and prompt=none was requested",
+                ),
                 after_post,
             ));
         }
@@ -206,7 +209,8 @@ pub async fn consent_post(
             }
             _ => {
                 state.store.record_audit(&audit("consent_denied"), now).await?;
-                let target = RedirectTarget { redirect_uri: request.redirect_uri.clone(), state: request.state.clone() };
+                let target =
+                    RedirectTarget { redirect_uri: request.redirect_uri.clone(), state: request.state.clone() };
                 let error = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
                 Ok(redirect_error(&state, &target, &error, true))
             }
@@ -217,24 +221,35 @@ pub async fn consent_post(
 }
 
 /// Parses a form post and checks its CSRF token against the browser's cookie (R096).
-async fn form_with_csrf(state: &AppState, headers: &HeaderMap, body: &Bytes) -> Result<(Params, BrowserSession), Response> {
+async fn form_with_csrf(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(Params, BrowserSession), Response> {
     let params = form_params(headers, body).map_err(|m| bad_request_page(state, &m))?;
     let session = match session::load_existing(state, headers).await {
         Ok(Some(session)) => session,
-        Ok(None) => return Err(bad_request_page(state, "Your browser did not send the sign-in cookie. Enable cookies and start again.")),
+        Ok(None) => {
+            return Err(bad_request_page(
+                state,
+                "Your browser did not send the sign-in cookie. Enable cookies and start again.",
+            ));
+        }
         Err(error) => return Err(failure_response(state, AuthorizeFailure::Store(error), true)),
     };
     if !session.verify_csrf(params.get("csrf_token")) {
-        return Err(bad_request_page(state, "This form has expired or was not sent from this site. Start the sign-in again."));
+        return Err(bad_request_page(
+            state,
+            "This form has expired or was not sent from this site. Start the sign-in again.",
+        ));
     }
     Ok((params, session))
 }
 
 fn form_params(headers: &HeaderMap, body: &Bytes) -> Result<Params, String> {
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded")));
+    let is_form = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+        v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+    });
     if !is_form {
         return Err("The request body must be application/x-www-form-urlencoded.".to_owned());
     }
@@ -266,7 +281,12 @@ fn login_page(
     with_session_cookie(state, session, pages::render(status, &page))
 }
 
-fn consent_page(state: &AppState, request: &AuthorizationRequest, session: &BrowserSession, username: &str) -> Response {
+fn consent_page(
+    state: &AppState,
+    request: &AuthorizationRequest,
+    session: &BrowserSession,
+    username: &str,
+) -> Response {
     let redirect = RedirectUri::parse(&request.redirect_uri).ok();
     let page = ConsentPage {
         static_prefix: static_prefix(state),

@@ -21,7 +21,10 @@ pub async fn introspect(State(state): State<AppState>, headers: HeaderMap, body:
         let token = params.get("token").ok_or_else(|| OAuthError::invalid_request("token is required"))?;
         return Ok(no_store(describe(&state, token, params.get("token_type_hint")).await?));
     }
-    Err(OAuthError::invalid_client("introspection requires a confidential client (client_secret_basic or client_secret_post)").into())
+    Err(OAuthError::invalid_client(
+        "introspection requires a confidential client (client_secret_basic or client_secret_post)",
+    )
+    .into())
 }
 
 async fn describe(state: &AppState, token: &str, hint: Option<&str>) -> Result<Value, AppError> {

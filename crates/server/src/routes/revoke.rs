@@ -22,9 +22,7 @@ pub async fn revoke(
 ) -> Result<Response, AppError> {
     let params = form_body(&headers, &body)?;
     let caller = client_auth::authenticate(&state, &headers, &params).await?;
-    let token = params
-        .get("token")
-        .ok_or_else(|| crate::error::OAuthError::invalid_request("token is required"))?;
+    let token = params.get("token").ok_or_else(|| crate::error::OAuthError::invalid_request("token is required"))?;
     let client_id = caller.record.client_id.as_str();
     let now = state.now();
     let audit = |kind, grant_id: &str| AuditEvent {
@@ -36,7 +34,10 @@ pub async fn revoke(
     if token.len() <= 4096 {
         if let Some(refresh) = state.store.find_refresh_token(TokenHash::of(token).as_str()).await? {
             if refresh.client_id == client_id {
-                state.store.revoke_grant(&refresh.grant_id, now, &audit("refresh_token_revoked", &refresh.grant_id)).await?;
+                state
+                    .store
+                    .revoke_grant(&refresh.grant_id, now, &audit("refresh_token_revoked", &refresh.grant_id))
+                    .await?;
             }
         } else if let Some(claims) = verify_access_token(&state, token).await
             && claims.client_id == client_id

@@ -64,7 +64,8 @@ async fn authorization_code_grant(
     }
     let code_hash = TokenHash::of(code);
     let now = state.now();
-    let invalid = || AppError::from(OAuthError::invalid_grant("the authorization code is invalid, expired or already used"));
+    let invalid =
+        || AppError::from(OAuthError::invalid_grant("the authorization code is invalid, expired or already used"));
     let Some(record) = state.store.find_authorization_code(code_hash.as_str()).await? else {
         return Err(invalid());
     };
@@ -84,7 +85,9 @@ async fn authorization_code_grant(
         return Err(replayed(state, &record.grant_id, &record.client_id, &ip, now).await);
     }
     if !code_is_live(record.expires_at, now) {
-        return Err(OAuthError::invalid_grant("the authorization code has expired; start the authorization again").into());
+        return Err(
+            OAuthError::invalid_grant("the authorization code has expired; start the authorization again").into()
+        );
     }
     let issues_refresh = client.record.grant_types.iter().any(|g| g == "refresh_token");
     let grant = GrantRecord {
@@ -97,7 +100,8 @@ async fn authorization_code_grant(
         revoked_at: None,
     };
     let refresh = issues_refresh.then(|| OpaqueToken::generate("prt_")).transpose()?;
-    let refresh_record = refresh.as_ref().map(|token| new_refresh(state, token, &grant.grant_id, &grant.client_id, &grant.scope, now));
+    let refresh_record =
+        refresh.as_ref().map(|token| new_refresh(state, token, &grant.grant_id, &grant.client_id, &grant.scope, now));
     let audit = AuditEvent {
         client_id: Some(grant.client_id.clone()),
         user_id: Some(grant.user_id.clone()),
@@ -105,7 +109,11 @@ async fn authorization_code_grant(
         detail: serde_json::json!({ "grant_id": grant.grant_id, "scope": grant.scope, "resource": grant.resource, "refresh_token": issues_refresh }),
         ..AuditEvent::new("token_issued")
     };
-    match state.store.redeem_authorization_code(code_hash.as_str(), now, &grant, refresh_record.as_ref(), &audit).await? {
+    match state
+        .store
+        .redeem_authorization_code(code_hash.as_str(), now, &grant, refresh_record.as_ref(), &audit)
+        .await?
+    {
         CodeLookup::Redeemed => {}
         // Lost a race with a concurrent redemption of the same code: that is a replay too.
         CodeLookup::NotRedeemable => return Err(replayed(state, &record.grant_id, &record.client_id, &ip, now).await),
@@ -152,7 +160,14 @@ fn check_resource(params: &Params, granted: &str) -> Result<(), OAuthError> {
     }
 }
 
-fn new_refresh(state: &AppState, token: &OpaqueToken, grant_id: &str, client_id: &str, scope: &str, now: i64) -> NewRefreshToken {
+fn new_refresh(
+    state: &AppState,
+    token: &OpaqueToken,
+    grant_id: &str,
+    client_id: &str,
+    scope: &str,
+    now: i64,
+) -> NewRefreshToken {
     NewRefreshToken {
         token_hash: token.hash().as_str().to_owned(),
         grant_id: grant_id.to_owned(),
@@ -169,7 +184,8 @@ async fn refresh_token_grant(
     params: &Params,
     ip: String,
 ) -> Result<TokenResponse, AppError> {
-    let presented = params.get("refresh_token").ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
+    let presented =
+        params.get("refresh_token").ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
     let invalid = || AppError::from(OAuthError::invalid_grant("the refresh token is invalid, expired or revoked"));
     if presented.len() > 128 {
         return Err(invalid());

@@ -49,6 +49,7 @@ fn assert_login_page(reply: &Reply, why: &str) {
 }
 
 async fn missing_unknown_or_repeated_client_id_is_an_error_page_never_a_redirect(app: TestApp) {
+    // R111: without a trusted client there is no trusted redirect URI.
     let params = app.authorize_params();
     let cases = [
         ("missing client_id", without_param(&params, "client_id")),
@@ -56,7 +57,10 @@ async fn missing_unknown_or_repeated_client_id_is_an_error_page_never_a_redirect
         ("unknown client_id", with_param(&params, "client_id", "no-such-client")),
         ("repeated client_id", and_param(&params, "client_id", PUBLIC_CLIENT)),
         // Even with other errors present, nothing goes to a redirect URI of an unknown client.
-        ("unknown client, bad response_type", with_param(&with_param(&params, "client_id", "x"), "response_type", "token")),
+        (
+            "unknown client, bad response_type",
+            with_param(&with_param(&params, "client_id", "x"), "response_type", "token"),
+        ),
     ];
     for (why, case) in cases {
         assert_error_page(&app.authorize(&case, None).await, why);
@@ -153,6 +157,7 @@ async fn response_type_token_is_redirected_as_unsupported_response_type(app: Tes
 }
 
 async fn unknown_scope_is_redirected_as_invalid_scope(app: TestApp) {
+    // R113: invalid_scope goes back to the client.
     let params = app.authorize_params();
     for scope in ["mcp:admin", "mcp:read mcp:admin", "files:read"] {
         // files:read belongs to the second resource, not to the one requested.
@@ -243,7 +248,10 @@ async fn post_with_a_form_body_behaves_like_get(app: TestApp) {
     assert_eq!(reply.location_param("error").as_deref(), Some("invalid_request"));
     assert_eq!(reply.location_param("state").as_deref(), Some("xyz-state"));
     assert_eq!(reply.location_param("iss").as_deref(), Some(app.issuer.as_str()));
-    assert_error_page(&app.post_form("/authorize", None, &without_param(&params, "client_id")).await, "POST, no client");
+    assert_error_page(
+        &app.post_form("/authorize", None, &without_param(&params, "client_id")).await,
+        "POST, no client",
+    );
     // A signed-in POST with remembered consent gets the code directly, by 303.
     let again = app.post_form("/authorize", Some(&cookie), &params).await;
     assert_eq!(again.status, 303, "{}", again.body);
@@ -273,12 +281,19 @@ async fn every_authorize_response_is_no_store_and_redirects_are_never_307(app: T
         // R110: no CORS on the authorization endpoint.
         assert!(reply.header("access-control-allow-origin").is_none(), "{why}");
     }
-    let with_origin =
-        app.http.get(app.url("/authorize")).query(&params).header("origin", "https://evil.example").send().await.unwrap();
+    let with_origin = app
+        .http
+        .get(app.url("/authorize"))
+        .query(&params)
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
     assert!(with_origin.headers().get("access-control-allow-origin").is_none());
 }
 
 async fn prompt_none_without_a_session_is_redirected_as_login_required(app: TestApp) {
+    // R093: silent prompt=none is the only redirect without a signed-in user; R113, R118.
     let params = and_param(&app.authorize_params(), "prompt", "none");
     assert_redirected_error(&app, &app.authorize(&params, None).await, "login_required", "no cookie");
     // An anonymous cookie is not a session either.
@@ -288,6 +303,7 @@ async fn prompt_none_without_a_session_is_redirected_as_login_required(app: Test
 }
 
 async fn prompt_none_without_consent_is_redirected_as_consent_required(app: TestApp) {
+    // R093, R113: prompt=none never shows a page, so missing consent is an error redirect.
     let params = app.authorize_params();
     let page = app.authorize(&params, None).await;
     let (consent_page, cookie) = app.login(&page, &page.session_cookie().unwrap(), &params, PASSWORD).await;

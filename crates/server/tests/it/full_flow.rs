@@ -59,7 +59,14 @@ async fn full_flow_login_consent_code_token_refresh_introspect_revoke(app: TestA
     assert_eq!(app.refresh(&new_refresh).await.json()["error"], "invalid_grant");
 
     let kinds = app.audit_kinds().await;
-    for kind in ["login_succeeded", "consent_granted", "code_issued", "token_issued", "token_refreshed", "refresh_token_revoked"] {
+    for kind in [
+        "login_succeeded",
+        "consent_granted",
+        "code_issued",
+        "token_issued",
+        "token_refreshed",
+        "refresh_token_revoked",
+    ] {
         assert!(kinds.iter().any(|k| k == kind), "audit lacks {kind}: {kinds:?}");
     }
 }

@@ -32,6 +32,7 @@ fn assert_refused_form(reply: &Reply, why: &str) {
 }
 
 async fn wrong_password_is_a_401_page_that_records_login_failed_and_starts_no_session(app: TestApp) {
+    // R093: no session and no redirect until the user has authenticated.
     let (page, cookie) = login_page(&app).await;
     let params = app.authorize_params();
     let (reply, _) = app.login(&page, &cookie, &params, "not the password at all").await;
@@ -52,6 +53,7 @@ async fn wrong_password_is_a_401_page_that_records_login_failed_and_starts_no_se
 }
 
 async fn unknown_user_gets_the_same_page_as_a_wrong_password(app: TestApp) {
+    // R093: the login page must not reveal which usernames exist.
     let (page, cookie) = login_page(&app).await;
     let params = app.authorize_params();
     let (wrong_password, _) = app.login_as(&page, &cookie, &params, USERNAME, "not the password at all").await;
@@ -67,6 +69,7 @@ async fn unknown_user_gets_the_same_page_as_a_wrong_password(app: TestApp) {
 }
 
 async fn sixth_attempt_for_one_username_within_a_minute_is_throttled_even_with_the_right_password(app: TestApp) {
+    // R093, DESIGN §4: per-account throttling of password guesses.
     let (page, cookie) = login_page(&app).await;
     let params = app.authorize_params();
     // login.attempts_per_user_per_minute defaults to 5.
@@ -90,6 +93,7 @@ async fn sixth_attempt_for_one_username_within_a_minute_is_throttled_even_with_t
 }
 
 async fn login_without_a_valid_csrf_token_or_cookie_is_refused_without_redirect(app: TestApp) {
+    // R096: forms carry CSRF protection bound to the browser's cookie.
     let (page, cookie) = login_page(&app).await;
     let (other_page, other_cookie) = login_page(&app).await;
     let params = app.authorize_params();
@@ -121,6 +125,7 @@ async fn login_without_a_valid_csrf_token_or_cookie_is_refused_without_redirect(
 }
 
 async fn consent_without_a_valid_csrf_token_or_cookie_is_refused_without_redirect(app: TestApp) {
+    // R096: the consent form has CSRF protection.
     let params = app.authorize_params();
     let (page, anonymous) = login_page(&app).await;
     let (consent_page, cookie) = app.login(&page, &anonymous, &params, PASSWORD).await;
@@ -203,6 +208,7 @@ fn assert_session_cookie_attributes(set_cookie: &str, name: &str, secure: bool) 
 }
 
 async fn session_cookie_is_httponly_samesite_lax_and_path_root_without_secure_over_http(app: TestApp) {
+    // R096: cookie attributes; http loopback issuers cannot use __Host-/Secure.
     let params = app.authorize_params();
     let page = app.authorize(&params, None).await;
     // An http (loopback) issuer: Secure would make browsers drop the cookie.
@@ -212,6 +218,7 @@ async fn session_cookie_is_httponly_samesite_lax_and_path_root_without_secure_ov
 }
 
 async fn session_cookie_over_https_uses_the_host_prefix_and_secure(backend: Backend) {
+    // R096: __Host- prefix, Secure, HttpOnly, SameSite=Lax.
     let app = TestApp::spawn_with(backend, |config| config.issuer = config.issuer.replace("http://", "https://")).await;
     // The test client speaks plain http to the listener; the issuer only decides the cookie.
     let url = format!("{}/authorize", app.origin);

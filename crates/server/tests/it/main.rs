@@ -4,8 +4,12 @@
 
 mod support;
 
-mod full_flow;
-mod metadata;
 mod authorize_errors;
+mod full_flow;
+mod introspect_revoke;
 mod login_and_consent;
+mod logs;
+mod metadata;
+mod security;
 mod token_code_grant;
+mod token_refresh;

@@ -1,7 +1,7 @@
 //! Shared fixtures: a real server on 127.0.0.1:0 with an isolated database, a client with
 //! redirects disabled, and typed helpers for each step of the flow.
 
-use postern_core::{FixedClock, PkceVerifier, SystemClock, Clock};
+use postern_core::{Clock, FixedClock, PkceVerifier, SystemClock};
 use postern_server::config::{ClientConfig, Config};
 use postern_server::{Application, bootstrap};
 use postern_store::test_support::{Backend, IsolationGuard, isolated_store};
@@ -79,7 +79,8 @@ impl Reply {
     }
 
     pub fn location(&self) -> String {
-        self.header(LOCATION.as_str()).unwrap_or_else(|| panic!("no Location; status {} body {}", self.status, self.body))
+        self.header(LOCATION.as_str())
+            .unwrap_or_else(|| panic!("no Location; status {} body {}", self.status, self.body))
     }
 
     /// Query parameters of the Location header.
@@ -127,12 +128,8 @@ impl TestApp {
         let port = listener.local_addr().unwrap().port();
         let origin = format!("http://127.0.0.1:{port}");
         let resource = format!("{origin}{RESOURCE_PATH}");
-        let mut config = Config {
-            issuer: origin.clone(),
-            listen: format!("127.0.0.1:{port}"),
-            database,
-            ..Config::default()
-        };
+        let mut config =
+            Config { issuer: origin.clone(), listen: format!("127.0.0.1:{port}"), database, ..Config::default() };
         config.resources[0].uri = resource.clone();
         config.resources.push(postern_server::config::ResourceConfig {
             uri: SECOND_RESOURCE.into(),
@@ -175,9 +172,7 @@ impl TestApp {
             })
             .await
             .unwrap();
-        let app = Application::with_listener(listener, settings, store.clone(), Arc::new(clock.clone()))
-            .await
-            .unwrap();
+        let app = Application::with_listener(listener, settings, store.clone(), Arc::new(clock.clone())).await.unwrap();
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(app.run(async move {
             let _ = stopped.await;
@@ -239,7 +234,13 @@ impl TestApp {
     }
 
     /// Signs in on the login page of `page`, returning the reply and the new session cookie.
-    pub async fn login(&self, page: &Reply, cookie: &str, params: &[(String, String)], password: &str) -> (Reply, String) {
+    pub async fn login(
+        &self,
+        page: &Reply,
+        cookie: &str,
+        params: &[(String, String)],
+        password: &str,
+    ) -> (Reply, String) {
         self.login_as(page, cookie, params, USERNAME, password).await
     }
 

@@ -109,7 +109,8 @@ async fn redirect_uri_differing_from_the_authorization_request_is_invalid_grant(
     let code = app.code().await;
     let form = code_form(&app, &code);
     // R141: the registered localhost URI is not the one this code was issued for.
-    for other in ["http://localhost:3000/callback", "http://127.0.0.1:3001/callback", "http://127.0.0.1:3000/callback/"] {
+    for other in ["http://localhost:3000/callback", "http://127.0.0.1:3001/callback", "http://127.0.0.1:3000/callback/"]
+    {
         assert_oauth_error(&app.token(&replace(&form, "redirect_uri", other)).await, 400, "invalid_grant");
     }
     // R141: the parameter may be omitted.
@@ -155,7 +156,8 @@ async fn non_form_body_is_invalid_request(app: TestApp) {
         code_form(&app, &code).into_iter().map(|(k, v)| (k.to_owned(), v.into())).collect();
     // R135: application/x-www-form-urlencoded only.
     let reply = app.http.post(app.url("/token")).json(&json).send().await.unwrap();
-    let reply = Reply { status: reply.status().as_u16(), headers: reply.headers().clone(), body: reply.text().await.unwrap() };
+    let reply =
+        Reply { status: reply.status().as_u16(), headers: reply.headers().clone(), body: reply.text().await.unwrap() };
     assert_oauth_error(&reply, 400, "invalid_request");
     // The same parameters in the query string with no body do not count either.
     let reply = app.http.post(app.url("/token")).query(&code_form(&app, &code)).send().await.unwrap();
@@ -179,6 +181,7 @@ async fn repeated_parameter_is_invalid_request(app: TestApp) {
 }
 
 async fn unknown_or_missing_grant_type_is_rejected(app: TestApp) {
+    // R137: unsupported_grant_type; implicit and password grants are gone (R113).
     let base = [("client_id", PUBLIC_CLIENT), ("username", USERNAME), ("password", PASSWORD)];
     for grant_type in ["password", "implicit", "client_credentials", "urn:ietf:params:oauth:grant-type:device_code"] {
         let mut form = base.to_vec();
@@ -240,7 +243,8 @@ async fn confidential_client_redeems_its_code_with_http_basic_or_client_secret_p
     assert_eq!(tokens.status, 200, "{}", tokens.body);
     // A confidential client's refresh token needs its secret too.
     let refresh = tokens.json()["refresh_token"].as_str().unwrap().to_owned();
-    let form = [("grant_type", "refresh_token"), ("refresh_token", refresh.as_str()), ("client_id", CONFIDENTIAL_CLIENT)];
+    let form =
+        [("grant_type", "refresh_token"), ("refresh_token", refresh.as_str()), ("client_id", CONFIDENTIAL_CLIENT)];
     assert_oauth_error(&app.token(&form).await, 401, "invalid_client");
     let form = [("grant_type", "refresh_token"), ("refresh_token", refresh.as_str())];
     assert_eq!(app.token_basic(CONFIDENTIAL_CLIENT, CONFIDENTIAL_SECRET, &form).await.status, 200);
@@ -293,6 +297,7 @@ async fn basic_credentials_plus_client_secret_in_the_body_is_invalid_request(app
 }
 
 async fn public_client_sending_a_secret_is_invalid_client(app: TestApp) {
+    // R059, R137: a public client has no secret; presenting one is a failed authentication.
     let code = app.code().await;
     let form = code_form(&app, &code);
     let mut with_secret = form.clone();
@@ -304,6 +309,7 @@ async fn public_client_sending_a_secret_is_invalid_client(app: TestApp) {
 }
 
 async fn unknown_or_missing_client_id_is_invalid_client(app: TestApp) {
+    // R137, R138: every token request identifies its client.
     let code = app.code().await;
     let form = code_form(&app, &code);
     assert_oauth_error(&app.token(&replace(&form, "client_id", "no-such-client")).await, 401, "invalid_client");
