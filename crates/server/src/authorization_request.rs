@@ -143,7 +143,7 @@ async fn trusted_client_and_redirect(
         .single("client_id")
         .map_err(|_| page("The request names more than one client_id."))?
         .ok_or_else(|| page("The request has no client_id."))?;
-    let Some(client) = state.store.find_client(client_id).await? else {
+    let Some(client) = state.clients.find(&state.store, client_id, state.now()).await? else {
         return Err(page("The application that sent you here is not registered with this server (unknown client_id)."));
     };
     let registered = client.redirect_uris.iter().filter_map(|u| RedirectUri::parse(u).ok()).collect::<Vec<_>>();

@@ -82,7 +82,7 @@ pub async fn authenticate(
         let error = OAuthError::invalid_client(description);
         AppError::OAuth(if via_header { error.with_basic_challenge() } else { error })
     };
-    let Some(record) = state.store.find_client(client_id).await? else {
+    let Some(record) = state.clients.find(&state.store, client_id, state.now()).await? else {
         return Err(fail("unknown client_id"));
     };
     let method = TokenEndpointAuthMethod::parse(&record.token_endpoint_auth_method)

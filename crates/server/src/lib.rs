@@ -7,6 +7,7 @@ pub mod authorization_request;
 pub mod authorization_response;
 pub mod bootstrap;
 pub mod client_auth;
+pub mod client_cache;
 pub mod config;
 pub mod error;
 pub mod keys;

@@ -1,3 +1,4 @@
+use crate::client_cache::ClientCache;
 use crate::config::Settings;
 use crate::keys::KeyRing;
 use crate::passwords::Passwords;
@@ -22,6 +23,7 @@ pub struct Inner {
     pub login_failures_by_user: FailureWindow,
     /// Failed secret checks per client_id (R144).
     pub client_auth_failures: FailureWindow,
+    pub clients: ClientCache,
     /// AS metadata, built once: it only depends on the configuration.
     pub metadata: serde_json::Value,
 }
@@ -33,6 +35,7 @@ impl AppState {
             login_failures_by_ip: FailureWindow::new(settings.login_attempts_per_ip_per_minute, 60),
             login_failures_by_user: FailureWindow::new(settings.login_attempts_per_user_per_minute, 60),
             client_auth_failures: FailureWindow::new(10, 60),
+            clients: ClientCache::default(),
             settings,
             store,
             keys,
