@@ -41,7 +41,11 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<BasicCredentials>, OA
     let unescape = |s: &str| {
         form_urlencoded::parse(format!("v={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
     };
-    Ok(Some(BasicCredentials { client_id: unescape(id), secret: unescape(secret) }))
+    let (client_id, secret) = (unescape(id), unescape(secret));
+    if client_id.contains('\0') || secret.contains('\0') {
+        return Err(malformed());
+    }
+    Ok(Some(BasicCredentials { client_id, secret }))
 }
 
 /// Identifies and authenticates the calling client. A confidential client must present its

@@ -17,6 +17,11 @@ impl Params {
             if value.len() > MAX_VALUE_LEN || name.len() > 128 {
                 return Err(format!("parameter '{}' is too long (at most {MAX_VALUE_LEN} characters)", clip(&name)));
             }
+            // No OAuth parameter can contain NUL, and PostgreSQL rejects it in text columns:
+            // refuse it here so it never reaches a query.
+            if name.contains('\0') || value.contains('\0') {
+                return Err(format!("parameter '{}' contains a NUL character", clip(&name.replace('\0', ""))));
+            }
             pairs.push((name.into_owned(), value.into_owned()));
         }
         Ok(Self(pairs))
@@ -74,6 +79,12 @@ mod tests {
         assert!(p.single("c").unwrap_err().contains("'c'"));
         assert!(Params::parse_unique(b"a=1&a=2").is_err());
         assert!(Params::parse_unique(b"a=1&a=").is_ok());
+    }
+
+    #[test]
+    fn nul_characters_are_refused() {
+        assert!(Params::parse(b"client_id=a%00b").unwrap_err().contains("NUL"));
+        assert!(Params::parse(b"a%00=b").is_err());
     }
 
     #[test]

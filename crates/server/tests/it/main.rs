@@ -6,6 +6,7 @@ mod support;
 
 mod authorize_errors;
 mod full_flow;
+mod hostile_input;
 mod introspect_revoke;
 mod login_and_consent;
 mod logs;
