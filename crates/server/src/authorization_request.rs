@@ -7,7 +7,7 @@
 use crate::config::ResourceSettings;
 use crate::error::{ErrorCode, OAuthError};
 use crate::pages::Hidden;
-use crate::params::Params;
+use crate::params::{Params, clip};
 use crate::state::AppState;
 use postern_core::{PkceChallenge, RedirectUri, ResourceUri, ScopeSet};
 use postern_store::{ClientRecord, StoreError};
@@ -96,14 +96,14 @@ impl AuthorizationRequest {
             Some(other) => {
                 return Err(fail(
                     ErrorCode::UnsupportedResponseType,
-                    format!("response_type '{}' is not supported; only \"code\" is", clip(other)),
+                    format!("response_type '{}' is not supported; only \"code\" is", clip(other, 64)),
                 ));
             }
         }
         if let Some(mode) = params.get("response_mode")
             && mode != "query"
         {
-            return Err(invalid(format!("response_mode '{}' is not supported; use query", clip(mode))));
+            return Err(invalid(format!("response_mode '{}' is not supported; use query", clip(mode, 64))));
         }
         if params.get("request").is_some() || params.get("request_uri").is_some() {
             return Err(invalid("request objects (request, request_uri) are not supported".into()));
@@ -177,7 +177,11 @@ fn select_resource(state: &AppState, requested: &[&str]) -> Result<ResourceSetti
         [one] => {
             let uri = ResourceUri::parse(one).map_err(|e| e.to_string())?;
             state.settings.resource(uri.as_str()).cloned().ok_or_else(|| {
-                format!("resource '{}' is not served by this authorization server; known: {}", clip(one), configured())
+                format!(
+                    "resource '{}' is not served by this authorization server; known: {}",
+                    clip(one, 64),
+                    configured()
+                )
             })
         }
         _ => Err("only one resource per request is supported (tokens carry a single audience)".to_owned()),
@@ -224,7 +228,7 @@ fn parse_prompt(raw: Option<&str>) -> Result<Prompt, String> {
             "login" => prompt.login = true,
             "consent" => prompt.consent = true,
             other => {
-                return Err(format!("prompt value '{}' is not supported; use none, login or consent", clip(other)));
+                return Err(format!("prompt value '{}' is not supported; use none, login or consent", clip(other, 64)));
             }
         }
     }
@@ -232,10 +236,6 @@ fn parse_prompt(raw: Option<&str>) -> Result<Prompt, String> {
         return Err("prompt=none cannot be combined with other prompt values".to_owned());
     }
     Ok(prompt)
-}
-
-fn clip(s: &str) -> String {
-    s.chars().take(64).collect()
 }
 
 #[cfg(test)]

@@ -15,12 +15,15 @@ impl Params {
                 return Err(format!("too many parameters (at most {MAX_PARAMS})"));
             }
             if value.len() > MAX_VALUE_LEN || name.len() > 128 {
-                return Err(format!("parameter '{}' is too long (at most {MAX_VALUE_LEN} characters)", clip(&name)));
+                return Err(format!(
+                    "parameter '{}' is too long (at most {MAX_VALUE_LEN} characters)",
+                    clip(&name, 40)
+                ));
             }
             // No OAuth parameter can contain NUL, and PostgreSQL rejects it in text columns:
             // refuse it here so it never reaches a query.
             if name.contains('\0') || value.contains('\0') {
-                return Err(format!("parameter '{}' contains a NUL character", clip(&name.replace('\0', ""))));
+                return Err(format!("parameter '{}' contains a NUL character", clip(&name.replace('\0', ""), 40)));
             }
             pairs.push((name.into_owned(), value.into_owned()));
         }
@@ -31,7 +34,7 @@ impl Params {
     pub fn parse_unique(raw: &[u8]) -> Result<Self, String> {
         let params = Self::parse(raw)?;
         if let Some(name) = params.first_repeated_name() {
-            return Err(format!("parameter '{}' was sent more than once", clip(name)));
+            return Err(format!("parameter '{}' was sent more than once", clip(name, 40)));
         }
         Ok(params)
     }
@@ -62,8 +65,10 @@ impl Params {
     }
 }
 
-fn clip(s: &str) -> String {
-    s.chars().take(40).collect()
+/// The first `max` characters of a client-supplied value, for error descriptions and audit
+/// details that must stay bounded.
+pub fn clip(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
 }
 
 #[cfg(test)]

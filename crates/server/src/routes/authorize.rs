@@ -4,7 +4,7 @@ use crate::authorization_request::{AuthorizationRequest, AuthorizeFailure, Redir
 use crate::authorization_response::{failure_response, issue_code, redirect_error, static_prefix, with_session_cookie};
 use crate::error::{ErrorCode, OAuthError};
 use crate::pages::{self, ConsentPage, LoginPage};
-use crate::params::Params;
+use crate::params::{Params, clip};
 use crate::session::{self, BrowserSession};
 use crate::state::AppState;
 use axum::body::Bytes;
@@ -112,13 +112,9 @@ pub async fn login_post(
     body: Bytes,
 ) -> Response {
     let ip = peer.ip();
-    let (params, session) = match form_with_csrf(&state, &headers, &body).await {
-        Ok(pair) => pair,
+    let (params, session, request) = match continued_request(&state, &headers, &body).await {
+        Ok(parts) => parts,
         Err(response) => return response,
-    };
-    let request = match AuthorizationRequest::from_params(&state, &params).await {
-        Ok(request) => request,
-        Err(failure) => return failure_response(&state, failure, true),
     };
     let username = params.get("username").unwrap_or_default();
     let password = params.get("password").unwrap_or_default();
@@ -145,7 +141,7 @@ pub async fn login_post(
         state.login_failures_by_ip.record_failure(&ip_key, now);
         state.login_failures_by_user.record_failure(username, now);
         let event = AuditEvent {
-            detail: serde_json::json!({ "username": clip(username) }),
+            detail: serde_json::json!({ "username": clip(username, 64) }),
             ..AuditEvent { kind: "login_failed", ..audit_base }
         };
         if let Err(error) = state.store.record_audit(&event, now).await {
@@ -173,13 +169,9 @@ pub async fn consent_post(
     body: Bytes,
 ) -> Response {
     let ip = peer.ip();
-    let (params, session) = match form_with_csrf(&state, &headers, &body).await {
-        Ok(pair) => pair,
+    let (params, session, request) = match continued_request(&state, &headers, &body).await {
+        Ok(parts) => parts,
         Err(response) => return response,
-    };
-    let request = match AuthorizationRequest::from_params(&state, &params).await {
-        Ok(request) => request,
-        Err(failure) => return failure_response(&state, failure, true),
     };
     let Some(user_session) = &session.user else {
         // The session expired while the consent page was open.
@@ -220,12 +212,13 @@ pub async fn consent_post(
     result.unwrap_or_else(|failure| failure_response(&state, failure, true))
 }
 
-/// Parses a form post and checks its CSRF token against the browser's cookie (R096).
-async fn form_with_csrf(
+/// A login or consent form post: parse it, check its CSRF token against the browser's cookie
+/// (R096) and re-validate the authorization request it carries.
+async fn continued_request(
     state: &AppState,
     headers: &HeaderMap,
     body: &Bytes,
-) -> Result<(Params, BrowserSession), Response> {
+) -> Result<(Params, BrowserSession, AuthorizationRequest), Response> {
     let params = form_params(headers, body).map_err(|m| bad_request_page(state, &m))?;
     let session = match session::load_existing(state, headers).await {
         Ok(Some(session)) => session,
@@ -243,9 +236,11 @@ async fn form_with_csrf(
             "This form has expired or was not sent from this site. Start the sign-in again.",
         ));
     }
-    Ok((params, session))
+    let request = AuthorizationRequest::from_params(state, &params)
+        .await
+        .map_err(|failure| failure_response(state, failure, true))?;
+    Ok((params, session, request))
 }
-
 fn form_params(headers: &HeaderMap, body: &Bytes) -> Result<Params, String> {
     let is_form = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
         v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
@@ -275,7 +270,7 @@ fn login_page(
         hidden: &request.forwarded,
         client_name: &request.client.client_name,
         client_id: &request.client.client_id,
-        username: &clip(username),
+        username: &clip(username, 64),
         error,
     };
     with_session_cookie(state, session, pages::render(status, &page))
@@ -304,8 +299,4 @@ fn consent_page(
         username,
     };
     with_session_cookie(state, session, pages::render(StatusCode::OK, &page))
-}
-
-fn clip(s: &str) -> String {
-    s.chars().take(64).collect()
 }

@@ -2,7 +2,7 @@
 
 use crate::client_auth::{self, AuthenticatedClient};
 use crate::error::{AppError, ErrorCode, OAuthError};
-use crate::params::Params;
+use crate::params::{Params, clip};
 use crate::state::AppState;
 use crate::tokens::{GrantView, TokenResponse, mint_access_token};
 use axum::body::Bytes;
@@ -27,7 +27,7 @@ pub async fn token(
         Some("refresh_token") => refresh_token_grant(&state, &client, &params, ip).await,
         Some(other) => Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,
-            format!("grant_type '{}' is not supported; use authorization_code or refresh_token", clip(other)),
+            format!("grant_type '{}' is not supported; use authorization_code or refresh_token", clip(other, 64)),
         )
         .into()),
         None => Err(OAuthError::invalid_request("grant_type is required").into()),
@@ -154,7 +154,7 @@ fn check_resource(params: &Params, granted: &str) -> Result<(), OAuthError> {
     match params.get("resource") {
         Some(resource) if resource != granted => Err(OAuthError::new(
             ErrorCode::InvalidTarget,
-            format!("resource '{}' was not granted; this grant is for {granted}", clip(resource)),
+            format!("resource '{}' was not granted; this grant is for {granted}", clip(resource, 64)),
         )),
         _ => Ok(()),
     }
@@ -275,8 +275,4 @@ fn decide(state: &AppState, record: &RefreshTokenRecord, client: &AuthenticatedC
         revoked_at: record.revoked_at,
     };
     decide_refresh(&token_state, &client.record.client_id, now, state.settings.refresh_reuse_grace)
-}
-
-fn clip(s: &str) -> String {
-    s.chars().take(64).collect()
 }
