@@ -22,6 +22,8 @@ pub struct Config {
     /// the clear and a warning is logged at start.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_encryption_key: Option<String>,
+    /// Reverse proxies (CIDRs) whose `X-Forwarded-For` is believed when finding a client's IP.
+    pub trusted_proxies: Vec<String>,
     pub tokens: TokenConfig,
     pub login: LoginConfig,
     pub resources: Vec<ResourceConfig>,
@@ -94,6 +96,7 @@ impl Default for Config {
             listen: "127.0.0.1:8414".to_owned(),
             database: "sqlite://postern-data/postern.db".to_owned(),
             key_encryption_key: None,
+            trusted_proxies: Vec::new(),
             tokens: TokenConfig::default(),
             login: LoginConfig::default(),
             resources: vec![ResourceConfig {
@@ -126,8 +129,17 @@ impl Default for LoginConfig {
 
 /// Top-level keys that may come from `POSTERN_*` variables. Other `POSTERN_` variables (such as
 /// `POSTERN_LOG` or the test suite's `POSTERN_TEST_POSTGRES`) belong to other consumers.
-const ENV_KEYS: [&str; 8] =
-    ["issuer", "listen", "database", "key_encryption_key", "tokens", "login", "resources", "clients"];
+const ENV_KEYS: [&str; 9] = [
+    "issuer",
+    "listen",
+    "database",
+    "key_encryption_key",
+    "trusted_proxies",
+    "tokens",
+    "login",
+    "resources",
+    "clients",
+];
 
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -172,6 +184,14 @@ impl Config {
             .map(crate::keys::parse_key_encryption_key)
             .transpose()
             .map_err(|e| ConfigError(format!("key_encryption_key: {e}")))?;
+        let trusted_proxies = self
+            .trusted_proxies
+            .iter()
+            .map(|cidr| {
+                cidr.parse::<ipnet::IpNet>()
+                    .map_err(|_| ConfigError(format!("trusted_proxies: '{cidr}' is not a CIDR")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let tokens = &self.tokens;
         for (name, value, min, max) in [
             ("tokens.access_token_ttl_secs", tokens.access_token_ttl_secs, 60, 24 * 3600),
@@ -207,6 +227,7 @@ impl Config {
             listen,
             database: self.database.clone(),
             key_encryption_key,
+            trusted_proxies,
             access_token_ttl: tokens.access_token_ttl_secs,
             refresh_token_ttl: tokens.refresh_token_ttl_secs,
             refresh_reuse_grace: tokens.refresh_reuse_grace_secs,
@@ -242,6 +263,7 @@ pub struct Settings {
     pub listen: SocketAddr,
     pub database: String,
     pub key_encryption_key: Option<[u8; 32]>,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub access_token_ttl: i64,
     pub refresh_token_ttl: i64,
     pub refresh_reuse_grace: i64,

@@ -8,6 +8,7 @@ pub mod authorization_response;
 pub mod bootstrap;
 pub mod client_auth;
 pub mod client_cache;
+pub mod client_ip;
 pub mod config;
 pub mod error;
 pub mod keys;

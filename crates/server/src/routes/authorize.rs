@@ -2,22 +2,23 @@
 
 use crate::authorization_request::{AuthorizationRequest, AuthorizeFailure, RedirectTarget};
 use crate::authorization_response::{failure_response, issue_code, redirect_error, static_prefix, with_session_cookie};
+use crate::client_ip::ClientIp;
 use crate::error::{ErrorCode, OAuthError};
 use crate::pages::{self, ConsentPage, LoginPage};
 use crate::params::{Params, clip};
 use crate::session::{self, BrowserSession};
 use crate::state::AppState;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use postern_core::{RedirectUri, ScopeSet};
 use postern_store::{AuditEvent, ConsentRecord};
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 pub async fn authorize_get(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -25,13 +26,13 @@ pub async fn authorize_get(
         Ok(params) => params,
         Err(message) => return bad_request_page(&state, &message),
     };
-    start(&state, peer.ip(), &headers, &params, false).await
+    start(&state, ip, &headers, &params, false).await
 }
 
 /// R110: POST with a form body is the same request as GET.
 pub async fn authorize_post(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -39,7 +40,7 @@ pub async fn authorize_post(
         Ok(params) => params,
         Err(message) => return bad_request_page(&state, &message),
     };
-    start(&state, peer.ip(), &headers, &params, true).await
+    start(&state, ip, &headers, &params, true).await
 }
 
 async fn start(state: &AppState, ip: IpAddr, headers: &HeaderMap, params: &Params, after_post: bool) -> Response {
@@ -107,11 +108,10 @@ async fn proceed(
 /// continues the authorization request carried in the form.
 pub async fn login_post(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let ip = peer.ip();
     let (params, session, request) = match continued_request(&state, &headers, &body).await {
         Ok(parts) => parts,
         Err(response) => return response,
@@ -164,11 +164,10 @@ pub async fn login_post(
 /// `POST /consent`: the signed-in user approves or denies.
 pub async fn consent_post(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let ip = peer.ip();
     let (params, session, request) = match continued_request(&state, &headers, &body).await {
         Ok(parts) => parts,
         Err(response) => return response,

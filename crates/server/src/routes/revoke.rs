@@ -2,21 +2,21 @@
 //! refresh token revokes its whole grant. Unknown tokens still get 200.
 
 use crate::client_auth;
+use crate::client_ip::ClientIp;
 use crate::error::AppError;
 use crate::routes::token::form_body;
 use crate::state::AppState;
 use crate::tokens::verify_access_token;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use postern_core::TokenHash;
 use postern_store::AuditEvent;
-use std::net::SocketAddr;
 
 pub async fn revoke(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AppError> {
@@ -27,7 +27,7 @@ pub async fn revoke(
     let now = state.now();
     let audit = |kind, grant_id: &str| AuditEvent {
         client_id: Some(client_id.to_owned()),
-        ip: Some(peer.ip().to_string()),
+        ip: Some(ip.to_string()),
         detail: serde_json::json!({ "grant_id": grant_id }),
         ..AuditEvent::new(kind)
     };

@@ -1,27 +1,27 @@
 //! `POST /token`: the authorization_code and refresh_token grants (R135–R150).
 
 use crate::client_auth::{self, AuthenticatedClient};
+use crate::client_ip::ClientIp;
 use crate::error::{AppError, ErrorCode, OAuthError};
 use crate::params::{Params, clip};
 use crate::state::AppState;
 use crate::tokens::{GrantView, TokenResponse, mint_access_token};
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use postern_core::grant::{RefreshDecision, RefreshTokenState, code_is_live, decide_refresh};
 use postern_core::{OpaqueToken, PkceChallenge, PkceVerifier, ScopeSet, TokenHash};
 use postern_store::{AuditEvent, CodeLookup, GrantRecord, NewRefreshToken, RefreshTokenRecord};
-use std::net::SocketAddr;
 
 pub async fn token(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<TokenResponse, AppError> {
     let params = form_body(&headers, &body)?;
     let client = client_auth::authenticate(&state, &headers, &params).await?;
-    let ip = peer.ip().to_string();
+    let ip = ip.to_string();
     match params.get("grant_type") {
         Some("authorization_code") => authorization_code_grant(&state, &client, &params, ip).await,
         Some("refresh_token") => refresh_token_grant(&state, &client, &params, ip).await,

@@ -5,6 +5,7 @@
 mod support;
 
 mod authorize_errors;
+mod client_ip;
 mod full_flow;
 mod hostile_input;
 mod introspect_revoke;
