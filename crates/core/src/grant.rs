@@ -47,14 +47,6 @@ pub fn decide_refresh(
     }
 }
 
-/// What the store knows about a presented authorization code that could not be consumed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CodeState {
-    Unknown,
-    Expired,
-    AlreadyConsumed,
-}
-
 /// Codes live for a short, fixed time (R140; 60 s by default).
 pub fn code_is_live(expires_at: UnixTime, now: UnixTime) -> bool {
     now < expires_at

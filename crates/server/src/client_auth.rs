@@ -23,14 +23,13 @@ struct BasicCredentials {
 /// RFC 6749 §2.3.1: both halves are form-urlencoded before base64.
 fn basic_credentials(headers: &HeaderMap) -> Result<Option<BasicCredentials>, OAuthError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else { return Ok(None) };
-    let malformed = || OAuthError::invalid_client("malformed HTTP Basic credentials").with_basic_challenge();
+    let malformed = || OAuthError::invalid_client("malformed HTTP Basic credentials");
     let value = value.to_str().map_err(|_| malformed())?;
     let Some((scheme, encoded)) = value.split_once(' ') else { return Err(malformed()) };
     if !scheme.eq_ignore_ascii_case("basic") {
         return Err(OAuthError::invalid_client(
             "only HTTP Basic client authentication is accepted in the Authorization header",
-        )
-        .with_basic_challenge());
+        ));
     }
     if encoded.len() > 2048 {
         return Err(malformed());
@@ -67,7 +66,6 @@ pub async fn authenticate(
     if params.get("client_assertion").is_some() {
         return Err(OAuthError::invalid_client("private_key_jwt is not enabled for any client on this server").into());
     }
-    let via_header = basic.is_some();
     let (client_id, secret) = match &basic {
         Some(b) => {
             if body_id.is_some_and(|id| id != b.client_id) {
@@ -82,10 +80,7 @@ pub async fn authenticate(
             None => return Err(OAuthError::invalid_client("client authentication required: send client_id").into()),
         },
     };
-    let fail = |description: &str| {
-        let error = OAuthError::invalid_client(description);
-        AppError::OAuth(if via_header { error.with_basic_challenge() } else { error })
-    };
+    let fail = |description: &str| AppError::OAuth(OAuthError::invalid_client(description));
     let Some(record) = state.clients.find(&state.store, client_id, state.now()).await? else {
         return Err(fail("unknown client_id"));
     };

@@ -47,14 +47,11 @@ impl ErrorCode {
 pub struct OAuthError {
     pub code: ErrorCode,
     pub description: String,
-    /// RFC 6749 §5.2 / R137: a failed client authentication through the `Authorization`
-    /// header answers 401 with a matching `WWW-Authenticate: Basic` challenge.
-    pub basic_challenge: bool,
 }
 
 impl OAuthError {
     pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
-        Self { code, description: description.into(), basic_challenge: false }
+        Self { code, description: description.into() }
     }
 
     pub fn invalid_request(description: impl Into<String>) -> Self {
@@ -69,14 +66,10 @@ impl OAuthError {
         Self::new(ErrorCode::InvalidClient, description)
     }
 
-    pub fn with_basic_challenge(mut self) -> Self {
-        self.basic_challenge = true;
-        self
-    }
-
     fn status(&self) -> StatusCode {
         match self.code {
-            ErrorCode::InvalidClient if self.basic_challenge => StatusCode::UNAUTHORIZED,
+            // RFC 6749 §5.2, R137: 401 with a `Basic` challenge, which the header method
+            // requires and the body method may use.
             ErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
             ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,

@@ -98,15 +98,23 @@ impl KeyRing {
     }
 
     /// Keys to publish at the JWKS endpoint: the current key and retired keys whose tokens may
-    /// still be live (retired less than one access-token lifetime ago).
+    /// still be live (see [`still_published`]).
     pub fn published(&self, now: i64, access_token_ttl: i64) -> Vec<serde_json::Value> {
         self.ring()
             .verification
             .iter()
-            .filter(|k| k.retired_at.is_none_or(|at| at + access_token_ttl > now))
+            .filter(|k| still_published(k.retired_at, now, access_token_ttl))
             .map(|k| k.jwk.clone())
             .collect()
     }
+}
+
+/// Other nodes may sign with a retired key until their next reload (every minute), so a retired
+/// key stays published for one token lifetime plus this margin.
+pub const KEY_RELOAD_MARGIN_SECS: i64 = 120;
+
+pub fn still_published(retired_at: Option<i64>, now: i64, access_token_ttl: i64) -> bool {
+    retired_at.is_none_or(|at| at + access_token_ttl + KEY_RELOAD_MARGIN_SECS > now)
 }
 
 /// Creates a fresh ES256 key record (encrypted when `kek` is given).
@@ -233,7 +241,8 @@ mod tests {
         let new = generate_es256(None, 1000).unwrap();
         let ring = build_ring(&[new, old], None).unwrap();
         let ring = KeyRing { inner: Arc::new(RwLock::new(Arc::new(ring))), kek: None };
-        assert_eq!(ring.published(1000 + 3599, 3600).len(), 2);
-        assert_eq!(ring.published(1000 + 3600, 3600).len(), 1);
+        let unpublished_at = 1000 + 3600 + KEY_RELOAD_MARGIN_SECS;
+        assert_eq!(ring.published(unpublished_at - 1, 3600).len(), 2);
+        assert_eq!(ring.published(unpublished_at, 3600).len(), 1);
     }
 }

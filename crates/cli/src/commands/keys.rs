@@ -1,6 +1,6 @@
 use super::{now, open_store, settings};
 use clap::Subcommand;
-use postern_server::keys::generate_es256;
+use postern_server::keys::{KEY_RELOAD_MARGIN_SECS, generate_es256, still_published};
 use std::path::Path;
 
 #[derive(Subcommand)]
@@ -19,10 +19,11 @@ pub async fn run(config: Option<&Path>, command: KeysCommand) -> anyhow::Result<
         KeysCommand::List => {
             let now = now();
             for key in store.list_signing_keys().await? {
+                let ttl = settings.access_token_ttl;
                 let status = match key.retired_at {
                     None => "current".to_owned(),
-                    Some(at) if at + settings.access_token_ttl > now => {
-                        format!("retired, published for {} more seconds", at + settings.access_token_ttl - now)
+                    Some(at) if still_published(Some(at), now, ttl) => {
+                        format!("retired, published for {} more seconds", at + ttl + KEY_RELOAD_MARGIN_SECS - now)
                     }
                     Some(_) => "retired".to_owned(),
                 };

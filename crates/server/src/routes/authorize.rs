@@ -133,7 +133,9 @@ pub async fn login_post(
     let valid = state.passwords.verify(user.as_ref().map(|u| u.password_hash.clone()), password.to_owned()).await;
     let audit_base = AuditEvent {
         client_id: Some(request.client.client_id.clone()),
-        user_id: user.as_ref().filter(|_| valid).map(|u| u.id.clone()),
+        // A failure names the targeted account when it exists (the audit log is for operators;
+        // the page says the same thing either way).
+        user_id: user.as_ref().map(|u| u.id.clone()),
         ip: Some(ip_key.clone()),
         ..AuditEvent::new("login_succeeded")
     };
