@@ -3,6 +3,7 @@
 //! applies. Nothing here performs I/O; time comes from a [`Clock`].
 
 pub mod client;
+pub mod client_id_url;
 pub mod clock;
 pub mod error;
 pub mod grant;
@@ -14,6 +15,7 @@ pub mod scope;
 pub mod secret;
 
 pub use client::{ClientType, TokenEndpointAuthMethod};
+pub use client_id_url::ClientIdUrl;
 pub use clock::{Clock, FixedClock, SystemClock, UnixTime};
 pub use error::ParseError;
 pub use issuer::Issuer;

@@ -36,14 +36,16 @@ impl Store {
         })
     }
 
-    /// Newest first.
+    /// The current key first, then retired keys, most recently retired first. (Ordering by
+    /// creation time alone is ambiguous when two keys are made within one second.)
     pub async fn list_signing_keys(&self) -> Result<Vec<SigningKeyRecord>> {
         Ok(on_backend!(self, |pool| {
             sqlx::query_as::<_, SigningKeyRecord>(
-            "SELECT kid, alg, private_key, public_jwk, created_at, retired_at FROM signing_keys ORDER BY created_at DESC, kid"
-        )
-        .fetch_all(pool)
-        .await
+                "SELECT kid, alg, private_key, public_jwk, created_at, retired_at FROM signing_keys
+             ORDER BY COALESCE(retired_at, 9223372036854775807) DESC, created_at DESC, kid",
+            )
+            .fetch_all(pool)
+            .await
         })?)
     }
 }

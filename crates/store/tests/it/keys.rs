@@ -14,7 +14,11 @@ fn key(kid: &str, created_at: i64) -> SigningKeyRecord {
     }
 }
 
-on_both_backends!(a_new_current_key_retires_the_previous_one, an_empty_store_has_no_signing_keys,);
+on_both_backends!(
+    a_new_current_key_retires_the_previous_one,
+    an_empty_store_has_no_signing_keys,
+    the_current_key_lists_first_even_when_created_in_the_same_second,
+);
 
 async fn a_new_current_key_retires_the_previous_one(store: Store) {
     for (kid, created_at) in [("k1", NOW), ("k2", NOW + 100), ("k3", NOW + 200)] {
@@ -37,4 +41,13 @@ async fn a_new_current_key_retires_the_previous_one(store: Store) {
 
 async fn an_empty_store_has_no_signing_keys(store: Store) {
     assert!(store.list_signing_keys().await.unwrap().is_empty());
+}
+
+async fn the_current_key_lists_first_even_when_created_in_the_same_second(store: Store) {
+    // The current key's kid sorts last, so a creation-time-then-kid order would list it second.
+    store.add_current_signing_key(&key("aa-old", NOW)).await.unwrap();
+    store.add_current_signing_key(&key("zz-new", NOW)).await.unwrap();
+    let keys = store.list_signing_keys().await.unwrap();
+    let summary: Vec<(&str, Option<i64>)> = keys.iter().map(|k| (k.kid.as_str(), k.retired_at)).collect();
+    assert_eq!(summary, [("zz-new", None), ("aa-old", Some(NOW))]);
 }
