@@ -173,6 +173,7 @@ async fn mint_codes(target: &Target, count: usize) -> anyhow::Result<Vec<String>
             // Long enough to outlive the run; the bench measures exchange cost, not expiry.
             expires_at: now + 3600,
             consumed_at: None,
+            client_snapshot: None,
         };
         target.store.insert_authorization_code(&record, &AuditEvent::new("code_issued")).await?;
         codes.push(code.into_string());

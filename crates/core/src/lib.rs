@@ -4,7 +4,9 @@
 
 pub mod client;
 pub mod client_id_url;
+pub mod client_metadata_document;
 pub mod clock;
+pub mod domain_policy;
 pub mod error;
 pub mod grant;
 pub mod issuer;

@@ -3,5 +3,9 @@
 //! operator explicitly allows a range.
 
 pub mod address_policy;
+pub mod cache_lifetime;
+pub mod document_cache;
 
 pub use address_policy::{AddressPolicy, Verdict};
+pub use cache_lifetime::{CacheBounds, CacheHeaders, lifetime};
+pub use document_cache::{CacheOutcome, DocumentCache};

@@ -95,6 +95,7 @@ pub async fn issue_code(
         issued_at: now,
         expires_at: now + state.settings.authorization_code_ttl,
         consumed_at: None,
+        client_snapshot: None,
     };
     let audit = AuditEvent {
         client_id: Some(record.client_id.clone()),

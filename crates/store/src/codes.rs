@@ -17,6 +17,9 @@ pub struct AuthorizationCodeRecord {
     pub issued_at: i64,
     pub expires_at: i64,
     pub consumed_at: Option<i64>,
+    /// JSON of the client as validated at /authorize, for clients resolved from a metadata
+    /// document; the token endpoint uses it instead of fetching again.
+    pub client_snapshot: Option<String>,
 }
 
 /// The outcome of trying to consume a code together with issuing its tokens.
@@ -32,8 +35,8 @@ impl Store {
         on_backend!(self, |pool| {
             let mut tx = pool.begin().await?;
             sqlx::query(
-                "INSERT INTO authorization_codes (code_hash, grant_id, client_id, user_id, redirect_uri, code_challenge, scope, resource, auth_time, issued_at, expires_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                "INSERT INTO authorization_codes (code_hash, grant_id, client_id, user_id, redirect_uri, code_challenge, scope, resource, auth_time, issued_at, expires_at, client_snapshot)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             )
             .bind(&code.code_hash)
             .bind(&code.grant_id)
@@ -46,6 +49,7 @@ impl Store {
             .bind(code.auth_time)
             .bind(code.issued_at)
             .bind(code.expires_at)
+            .bind(&code.client_snapshot)
             .execute(&mut *tx)
             .await?;
             insert_audit!(audit, code.issued_at).execute(&mut *tx).await?;
@@ -57,7 +61,7 @@ impl Store {
     pub async fn find_authorization_code(&self, code_hash: &str) -> Result<Option<AuthorizationCodeRecord>> {
         Ok(on_backend!(self, |pool| {
             sqlx::query_as::<_, AuthorizationCodeRecord>(
-            "SELECT code_hash, grant_id, client_id, user_id, redirect_uri, code_challenge, scope, resource, auth_time, issued_at, expires_at, consumed_at
+            "SELECT code_hash, grant_id, client_id, user_id, redirect_uri, code_challenge, scope, resource, auth_time, issued_at, expires_at, consumed_at, client_snapshot
              FROM authorization_codes WHERE code_hash = $1"
         )
         .bind(code_hash)

@@ -4,6 +4,7 @@
 //! per-backend migrations. Secrets arrive here already hashed.
 
 mod audit;
+mod cimd_clients;
 mod clients;
 mod codes;
 mod consents;
@@ -16,6 +17,7 @@ pub mod test_support;
 mod users;
 
 pub use audit::{AuditEvent, AuditRecord};
+pub use cimd_clients::{CimdClientRecord, CimdStatus};
 pub use clients::{ClientRecord, ClientSource};
 pub use codes::{AuthorizationCodeRecord, CodeLookup};
 pub use consents::ConsentRecord;

@@ -62,7 +62,12 @@ impl Store {
                 .execute(pool)
                 .await?
                 .rows_affected();
-            Ok(sessions + codes + revoked)
+            let assertions = sqlx::query("DELETE FROM client_assertion_jtis WHERE expires_at <= $1")
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected();
+            Ok(sessions + codes + revoked + assertions)
         })
     }
 }

@@ -7,6 +7,7 @@ mod support;
 
 mod access_tokens;
 mod audit;
+mod cimd_clients;
 mod clients;
 mod codes;
 mod keys;

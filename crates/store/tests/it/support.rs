@@ -105,6 +105,7 @@ pub fn code(code_hash: &str, grant_id: &str) -> AuthorizationCodeRecord {
         issued_at: NOW,
         expires_at: NOW + 600,
         consumed_at: None,
+        client_snapshot: None,
     }
 }
 

@@ -1,0 +1,189 @@
+use crate::{Result, Store, StoreError, on_backend};
+
+/// Where a CIMD client stands with this server's operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CimdStatus {
+    /// Allowed by domain policy; no decision was needed.
+    Allowed,
+    /// Waiting for an administrator (`unknown_domains = "approval"`).
+    Pending,
+    Approved,
+    Denied,
+}
+
+impl CimdStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Allowed => "allowed",
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Denied => "denied",
+        }
+    }
+
+    fn parse(raw: &str) -> Result<Self> {
+        match raw {
+            "allowed" => Ok(Self::Allowed),
+            "pending" => Ok(Self::Pending),
+            "approved" => Ok(Self::Approved),
+            "denied" => Ok(Self::Denied),
+            other => Err(StoreError::Corrupt(format!("unknown CIMD client status '{other}'"))),
+        }
+    }
+}
+
+/// One entry of the CIMD client inventory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CimdClientRecord {
+    pub client_id: String,
+    pub host: String,
+    pub status: CimdStatus,
+    pub client_name: Option<String>,
+    pub document_hash: Option<String>,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    pub last_changed: Option<i64>,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct CimdClientRow {
+    client_id: String,
+    host: String,
+    status: String,
+    client_name: Option<String>,
+    document_hash: Option<String>,
+    first_seen: i64,
+    last_seen: i64,
+    last_changed: Option<i64>,
+    decided_by: Option<String>,
+    decided_at: Option<i64>,
+}
+
+impl TryFrom<CimdClientRow> for CimdClientRecord {
+    type Error = StoreError;
+    fn try_from(row: CimdClientRow) -> Result<Self> {
+        Ok(Self {
+            status: CimdStatus::parse(&row.status)?,
+            client_id: row.client_id,
+            host: row.host,
+            client_name: row.client_name,
+            document_hash: row.document_hash,
+            first_seen: row.first_seen,
+            last_seen: row.last_seen,
+            last_changed: row.last_changed,
+            decided_by: row.decided_by,
+            decided_at: row.decided_at,
+        })
+    }
+}
+
+macro_rules! select_cimd_clients {
+    ($tail:literal) => {
+        concat!(
+            "SELECT client_id, host, status, client_name, document_hash, first_seen, last_seen, last_changed, decided_by, decided_at FROM cimd_clients ",
+            $tail
+        )
+    };
+}
+
+impl Store {
+    pub async fn find_cimd_client(&self, client_id: &str) -> Result<Option<CimdClientRecord>> {
+        let row =
+            on_backend!(self, |pool| sqlx::query_as::<_, CimdClientRow>(select_cimd_clients!("WHERE client_id = $1"))
+                .bind(client_id)
+                .fetch_optional(pool)
+                .await)?;
+        row.map(CimdClientRecord::try_from).transpose()
+    }
+
+    pub async fn list_cimd_clients(&self) -> Result<Vec<CimdClientRecord>> {
+        let rows = on_backend!(self, |pool| sqlx::query_as::<_, CimdClientRow>(select_cimd_clients!(
+            "ORDER BY first_seen, client_id"
+        ))
+        .fetch_all(pool)
+        .await)?;
+        rows.into_iter().map(CimdClientRecord::try_from).collect()
+    }
+
+    /// Records that a CIMD client was seen. A new client starts with `initial_status`; a known
+    /// one keeps its status (an administrator's decision is never overwritten here).
+    pub async fn record_cimd_client_seen(
+        &self,
+        client_id: &str,
+        host: &str,
+        initial_status: CimdStatus,
+        now: i64,
+    ) -> Result<CimdClientRecord> {
+        on_backend!(self, |pool| sqlx::query(
+            "INSERT INTO cimd_clients (client_id, host, status, first_seen, last_seen) VALUES ($1, $2, $3, $4, $4)
+             ON CONFLICT (client_id) DO UPDATE SET last_seen = excluded.last_seen"
+        )
+        .bind(client_id)
+        .bind(host)
+        .bind(initial_status.as_str())
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+        self.find_cimd_client(client_id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("CIMD client {client_id} vanished after upsert")))
+    }
+
+    /// Stores the name and hash of a freshly validated document. Returns true when the hash
+    /// differs from the one recorded before (the document changed).
+    pub async fn record_cimd_document(
+        &self,
+        client_id: &str,
+        client_name: &str,
+        document_hash: &str,
+        now: i64,
+    ) -> Result<bool> {
+        let changed = on_backend!(self, |pool| sqlx::query(
+            "UPDATE cimd_clients SET client_name = $2, document_hash = $3, last_changed = $4
+             WHERE client_id = $1 AND (document_hash IS NULL OR document_hash <> $3)"
+        )
+        .bind(client_id)
+        .bind(client_name)
+        .bind(document_hash)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(changed == 1)
+    }
+
+    /// An administrator's decision. Returns false when the client is unknown.
+    pub async fn decide_cimd_client(&self, client_id: &str, status: CimdStatus, by: &str, now: i64) -> Result<bool> {
+        let updated = on_backend!(self, |pool| sqlx::query(
+            "UPDATE cimd_clients SET status = $2, decided_by = $3, decided_at = $4 WHERE client_id = $1"
+        )
+        .bind(client_id)
+        .bind(status.as_str())
+        .bind(by)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(updated == 1)
+    }
+
+    /// R142: remembers a client assertion's `jti` until it expires. Returns false when the same
+    /// client already used it (a replay).
+    pub async fn remember_client_assertion(&self, client_id: &str, jti: &str, expires_at: i64) -> Result<bool> {
+        let inserted = on_backend!(self, |pool| {
+            sqlx::query(
+            "INSERT INTO client_assertion_jtis (client_id, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
+        )
+        .bind(client_id)
+        .bind(jti)
+        .bind(expires_at)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected())
+        })?;
+        Ok(inserted == 1)
+    }
+}
