@@ -9,6 +9,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use postern_core::secret::random_id;
 use postern_store::{SigningKeyRecord, Store};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 
 #[derive(Debug, thiserror::Error)]
@@ -55,7 +56,13 @@ struct Ring {
 pub struct KeyRing {
     inner: Arc<RwLock<Arc<Ring>>>,
     kek: Option<[u8; 32]>,
+    /// When an unknown `kid` last triggered a reload (Unix seconds).
+    last_on_demand_reload: Arc<AtomicI64>,
 }
+
+/// An unknown `kid` reloads keys at most this often: tokens with made-up kids arrive from the
+/// network (even `/revoke` with a public client_id), and each reload is a query plus decryption.
+pub const ON_DEMAND_RELOAD_INTERVAL_SECS: i64 = 5;
 
 impl KeyRing {
     /// Loads the keys, creating the first ES256 key when there is none.
@@ -64,7 +71,11 @@ impl KeyRing {
             store.add_current_signing_key(&generate_es256(kek.as_ref(), now)?).await?;
         }
         let ring = build_ring(&store.list_signing_keys().await?, kek.as_ref())?;
-        Ok(Self { inner: Arc::new(RwLock::new(Arc::new(ring))), kek })
+        Ok(Self {
+            inner: Arc::new(RwLock::new(Arc::new(ring))),
+            kek,
+            last_on_demand_reload: Arc::new(AtomicI64::new(0)),
+        })
     }
 
     /// Re-reads keys from the store (after a rotation elsewhere).
@@ -74,6 +85,20 @@ impl KeyRing {
             *guard = Arc::new(ring);
         }
         Ok(())
+    }
+
+    /// Reloads because a token named a `kid` this node does not know (another node may have
+    /// rotated), unless that already happened within [`ON_DEMAND_RELOAD_INTERVAL_SECS`].
+    /// Returns whether a reload ran.
+    pub async fn reload_for_unknown_kid(&self, store: &Store, now: i64) -> Result<bool, KeyError> {
+        let last = self.last_on_demand_reload.load(Ordering::Relaxed);
+        if now - last < ON_DEMAND_RELOAD_INTERVAL_SECS
+            || self.last_on_demand_reload.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_err()
+        {
+            return Ok(false);
+        }
+        self.reload(store).await?;
+        Ok(true)
     }
 
     fn ring(&self) -> Arc<Ring> {
@@ -222,7 +247,11 @@ mod tests {
     fn r155_signed_token_is_es256_at_jwt_and_verifies() {
         let record = generate_es256(None, 0).unwrap();
         let ring = build_ring(std::slice::from_ref(&record), None).unwrap();
-        let ring = KeyRing { inner: Arc::new(RwLock::new(Arc::new(ring))), kek: None };
+        let ring = KeyRing {
+            inner: Arc::new(RwLock::new(Arc::new(ring))),
+            kek: None,
+            last_on_demand_reload: Arc::new(AtomicI64::new(0)),
+        };
         let token = ring.sign(&serde_json::json!({"sub": "u", "exp": 4_000_000_000i64})).unwrap();
         let header = jsonwebtoken::decode_header(&token).unwrap();
         assert_eq!(header.typ.as_deref(), Some("at+jwt"));
@@ -234,13 +263,33 @@ mod tests {
         jsonwebtoken::decode::<serde_json::Value>(&token, &key.decoding, &validation).unwrap();
     }
 
+    #[tokio::test]
+    async fn unknown_kids_reload_keys_at_most_once_per_interval() {
+        let (store, _, _guard) =
+            postern_store::test_support::isolated_store(postern_store::test_support::Backend::Sqlite).await.unwrap();
+        let ring = KeyRing::load_or_create(&store, None, 1000).await.unwrap();
+        assert!(ring.reload_for_unknown_kid(&store, 1000).await.unwrap());
+        // A flood of made-up kids within the interval costs no database work.
+        assert!(!ring.reload_for_unknown_kid(&store, 1000 + ON_DEMAND_RELOAD_INTERVAL_SECS - 1).await.unwrap());
+        // A real rotation elsewhere is still picked up on the next allowed reload.
+        let rotated = generate_es256(None, 1010).unwrap();
+        store.add_current_signing_key(&rotated).await.unwrap();
+        assert!(ring.verification_key(&rotated.kid).is_none());
+        assert!(ring.reload_for_unknown_kid(&store, 1000 + ON_DEMAND_RELOAD_INTERVAL_SECS).await.unwrap());
+        assert!(ring.verification_key(&rotated.kid).is_some());
+    }
+
     #[test]
     fn retired_keys_stay_published_for_one_token_lifetime() {
         let mut old = generate_es256(None, 0).unwrap();
         old.retired_at = Some(1000);
         let new = generate_es256(None, 1000).unwrap();
         let ring = build_ring(&[new, old], None).unwrap();
-        let ring = KeyRing { inner: Arc::new(RwLock::new(Arc::new(ring))), kek: None };
+        let ring = KeyRing {
+            inner: Arc::new(RwLock::new(Arc::new(ring))),
+            kek: None,
+            last_on_demand_reload: Arc::new(AtomicI64::new(0)),
+        };
         let unpublished_at = 1000 + 3600 + KEY_RELOAD_MARGIN_SECS;
         assert_eq!(ring.published(unpublished_at - 1, 3600).len(), 2);
         assert_eq!(ring.published(unpublished_at, 3600).len(), 1);

@@ -64,7 +64,7 @@ pub async fn verify_access_token(state: &AppState, token: &str) -> Option<Access
         Some(key) => key,
         // Another node may have rotated keys since we loaded them.
         None => {
-            state.keys.reload(&state.store).await.ok()?;
+            state.keys.reload_for_unknown_kid(&state.store, state.now()).await.ok()?;
             state.keys.verification_key(&kid)?
         }
     };

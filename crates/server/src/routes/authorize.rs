@@ -120,8 +120,9 @@ pub async fn login_post(
     let password = params.get("password").unwrap_or_default();
     let now = state.now();
     let ip_key = ip.to_string();
+    let user_key = username_throttle_key(username);
     if state.login_failures_by_ip.blocked_for(&ip_key, now).is_some()
-        || state.login_failures_by_user.blocked_for(username, now).is_some()
+        || user_key.is_some_and(|key| state.login_failures_by_user.blocked_for(key, now).is_some())
     {
         let message = "Too many failed sign-in attempts. Wait a minute and try again.";
         return login_page(&state, &request, &session, username, Some(message), StatusCode::TOO_MANY_REQUESTS);
@@ -141,7 +142,9 @@ pub async fn login_post(
     };
     let Some(user) = user.filter(|_| valid) else {
         state.login_failures_by_ip.record_failure(&ip_key, now);
-        state.login_failures_by_user.record_failure(username, now);
+        if let Some(key) = user_key {
+            state.login_failures_by_user.record_failure(key, now);
+        }
         let event = AuditEvent {
             detail: serde_json::json!({ "username": clip(username, 64) }),
             ..AuditEvent { kind: "login_failed", ..audit_base }
@@ -152,7 +155,9 @@ pub async fn login_post(
         let message = "Incorrect username or password.";
         return login_page(&state, &request, &session, username, Some(message), StatusCode::UNAUTHORIZED);
     };
-    state.login_failures_by_user.clear(username);
+    if let Some(key) = user_key {
+        state.login_failures_by_user.clear(key);
+    }
     let result = async {
         state.store.record_audit(&audit_base, now).await?;
         let new_session = session::start(&state, &session, &user.id).await?;
@@ -161,6 +166,13 @@ pub async fn login_post(
     }
     .await;
     result.unwrap_or_else(|failure| failure_response(&state, failure, true))
+}
+
+/// The per-account throttling key: only a name that could be a username (at most 64 bytes, as
+/// `postern users add` enforces). Longer names cannot exist, so they are throttled by IP alone and
+/// an attacker cannot fill the failure table with 4 KiB keys.
+fn username_throttle_key(username: &str) -> Option<&str> {
+    (!username.is_empty() && username.len() <= 64).then_some(username)
 }
 
 /// `POST /consent`: the signed-in user approves or denies.
@@ -300,4 +312,17 @@ fn consent_page(
         username,
     };
     with_session_cookie(state, session, pages::render(StatusCode::OK, &page))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plausible_usernames_get_a_throttling_key() {
+        assert_eq!(username_throttle_key("alice"), Some("alice"));
+        assert_eq!(username_throttle_key(&"a".repeat(64)), Some("a".repeat(64).as_str()));
+        assert_eq!(username_throttle_key(&"a".repeat(65)), None);
+        assert_eq!(username_throttle_key(""), None);
+    }
 }
