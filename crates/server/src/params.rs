@@ -65,6 +65,15 @@ impl Params {
     }
 }
 
+/// Is the request body declared as `application/x-www-form-urlencoded` (parameters ignored)?
+pub fn is_form_urlencoded(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+}
+
 /// The first `max` characters of a client-supplied value, for error descriptions and audit
 /// details that must stay bounded.
 pub fn clip(s: &str, max: usize) -> String {
@@ -84,6 +93,20 @@ mod tests {
         assert!(p.single("c").unwrap_err().contains("'c'"));
         assert!(Params::parse_unique(b"a=1&a=2").is_err());
         assert!(Params::parse_unique(b"a=1&a=").is_ok());
+    }
+
+    #[test]
+    fn r135_form_content_type_ignores_parameters_and_case() {
+        let with = |value: &str| {
+            let mut headers = axum::http::HeaderMap::new();
+            headers.insert(axum::http::header::CONTENT_TYPE, value.parse().unwrap());
+            is_form_urlencoded(&headers)
+        };
+        assert!(with("application/x-www-form-urlencoded"));
+        assert!(with("Application/X-WWW-Form-Urlencoded; charset=UTF-8"));
+        assert!(!with("application/json"));
+        assert!(!with("multipart/form-data; boundary=x"));
+        assert!(!is_form_urlencoded(&axum::http::HeaderMap::new()));
     }
 
     #[test]

@@ -5,12 +5,12 @@ use crate::authorization_response::{failure_response, issue_code, redirect_error
 use crate::client_ip::ClientIp;
 use crate::error::{ErrorCode, OAuthError};
 use crate::pages::{self, ConsentPage, LoginPage};
-use crate::params::{Params, clip};
+use crate::params::{Params, clip, is_form_urlencoded};
 use crate::session::{self, BrowserSession};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use postern_core::{RedirectUri, ScopeSet};
 use postern_store::{AuditEvent, ConsentRecord};
@@ -255,10 +255,7 @@ async fn continued_request(
     Ok((params, session, request))
 }
 fn form_params(headers: &HeaderMap, body: &Bytes) -> Result<Params, String> {
-    let is_form = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
-        v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
-    });
-    if !is_form {
+    if !is_form_urlencoded(headers) {
         return Err("The request body must be application/x-www-form-urlencoded.".to_owned());
     }
     Params::parse(body)

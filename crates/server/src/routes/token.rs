@@ -3,12 +3,12 @@
 use crate::client_auth::{self, AuthenticatedClient};
 use crate::client_ip::ClientIp;
 use crate::error::{AppError, ErrorCode, OAuthError};
-use crate::params::{Params, clip};
+use crate::params::{Params, clip, is_form_urlencoded};
 use crate::state::AppState;
 use crate::tokens::{GrantView, TokenResponse, mint_access_token};
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use postern_core::grant::{RefreshDecision, RefreshTokenState, code_is_live, decide_refresh};
 use postern_core::{OpaqueToken, PkceChallenge, PkceVerifier, ScopeSet, TokenHash};
 use postern_store::{AuditEvent, CodeLookup, GrantRecord, NewRefreshToken, RefreshTokenRecord};
@@ -36,12 +36,7 @@ pub async fn token(
 
 /// R135: urlencoded POST bodies only, every parameter at most once.
 pub fn form_body(headers: &HeaderMap, body: &Bytes) -> Result<Params, OAuthError> {
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
-    if !is_form {
+    if !is_form_urlencoded(headers) {
         return Err(OAuthError::invalid_request("the body must be application/x-www-form-urlencoded"));
     }
     Params::parse_unique(body).map_err(OAuthError::invalid_request)
