@@ -8,6 +8,8 @@ pub enum TokenEndpointAuthMethod {
     None,
     ClientSecretBasic,
     ClientSecretPost,
+    /// RFC 7523 §2.2: a JWT signed with a key from the client's `jwks` or `jwks_uri` (R142).
+    PrivateKeyJwt,
 }
 
 /// OAuth 2.1 §2.1 client types.
@@ -18,13 +20,19 @@ pub enum ClientType {
 }
 
 impl TokenEndpointAuthMethod {
-    pub const SUPPORTED: [&'static str; 3] = ["none", "client_secret_basic", "client_secret_post"];
+    /// Whether the client proves itself with a shared secret (stored as a hash).
+    pub fn uses_shared_secret(self) -> bool {
+        matches!(self, Self::ClientSecretBasic | Self::ClientSecretPost)
+    }
+
+    pub const SUPPORTED: [&'static str; 4] = ["none", "client_secret_basic", "client_secret_post", "private_key_jwt"];
 
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
         match raw {
             "none" => Ok(Self::None),
             "client_secret_basic" => Ok(Self::ClientSecretBasic),
             "client_secret_post" => Ok(Self::ClientSecretPost),
+            "private_key_jwt" => Ok(Self::PrivateKeyJwt),
             other => Err(ParseError::new(format!(
                 "token_endpoint_auth_method '{other}' is not supported; use one of: {}",
                 Self::SUPPORTED.join(", ")
@@ -37,13 +45,14 @@ impl TokenEndpointAuthMethod {
             Self::None => "none",
             Self::ClientSecretBasic => "client_secret_basic",
             Self::ClientSecretPost => "client_secret_post",
+            Self::PrivateKeyJwt => "private_key_jwt",
         }
     }
 
     pub fn client_type(self) -> ClientType {
         match self {
             Self::None => ClientType::Public,
-            Self::ClientSecretBasic | Self::ClientSecretPost => ClientType::Confidential,
+            Self::ClientSecretBasic | Self::ClientSecretPost | Self::PrivateKeyJwt => ClientType::Confidential,
         }
     }
 }

@@ -78,6 +78,15 @@ impl<V: Send + Sync + 'static, E: Send + Sync + 'static> DocumentCache<V, E> {
         load().await.map(|(value, ttl)| (Arc::new(value), ttl)).map_err(Arc::new)
     }
 
+    /// The cached value for `key`, if one is fresh; never loads. For callers that must not cause
+    /// I/O (a request from a user who has not signed in yet, a logo served from the cache).
+    pub fn peek(&self, key: &str) -> Option<Arc<V>> {
+        match self.lock().get(key) {
+            Some(Slot::Ready { value, expires }) if *expires > Instant::now() => Some(value.clone()),
+            _ => None,
+        }
+    }
+
     /// Forgets `key` (an administrator changed its approval, say).
     pub fn invalidate(&self, key: &str) {
         let mut slots = self.lock();
@@ -203,7 +212,9 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(5)).await;
         let (value, outcome) = cache.get_or_load("k", || async { Ok((2, Some(Duration::from_secs(60)))) }).await;
         assert_eq!((*value.unwrap(), outcome), (2, CacheOutcome::Loaded));
+        assert_eq!(cache.peek("k").as_deref(), Some(&2));
         cache.invalidate("k");
+        assert_eq!(cache.peek("k"), None, "peek never loads");
         let (value, _) = cache.get_or_load("k", || async { Ok((3, Some(Duration::from_secs(60)))) }).await;
         assert_eq!(*value.unwrap(), 3);
     }

@@ -13,6 +13,8 @@ mod media_type;
 mod report;
 mod resolver;
 mod target;
+#[cfg(feature = "test-fixture")]
+pub mod test_fixture;
 mod vetted_dns;
 
 pub use address_policy::{AddressPolicy, Verdict};

@@ -4,13 +4,17 @@
 //! every problem is shown on an error page; after that, errors go back to the client's
 //! redirect URI with `state` and `iss`.
 
+use crate::cimd::{self, CimdLookup, CimdRefusal, MetadataClient};
 use crate::config::ResourceSettings;
 use crate::error::{ErrorCode, OAuthError};
 use crate::pages::Hidden;
 use crate::params::{Params, clip};
 use crate::state::AppState;
-use postern_core::{PkceChallenge, RedirectUri, ResourceUri, ScopeSet};
+use axum::http::StatusCode;
+use postern_core::{ClientIdUrl, PkceChallenge, RedirectUri, ResourceUri, ScopeSet};
+use postern_fetch::CacheOutcome;
 use postern_store::{ClientRecord, StoreError};
+use std::sync::Arc;
 
 /// The parameters carried through the login and consent forms.
 const FORWARDED: [&str; 10] = [
@@ -37,14 +41,75 @@ pub struct Prompt {
 
 pub struct AuthorizationRequest {
     pub client: ClientRecord,
+    /// Set for a client resolved from its metadata document.
+    pub document: Option<DocumentClient>,
     /// Where the response goes: the redirect_uri sent, or the only registered one.
     pub redirect_uri: String,
+    /// R097: a remembered consent to a metadata-document client is bound to the registered
+    /// redirect URI that matched (one such client_id serves every installation); `""` for
+    /// pre-registered clients.
+    pub consent_redirect: String,
     pub state: Option<String>,
     pub scope: ScopeSet,
     pub resource: ResourceSettings,
     pub code_challenge: PkceChallenge,
     pub prompt: Prompt,
     pub forwarded: Vec<Hidden>,
+}
+
+/// A metadata-document client and whether its document came from the cache.
+pub struct DocumentClient {
+    pub client: Arc<MetadataClient>,
+    pub cache: CacheOutcome,
+}
+
+impl DocumentClient {
+    pub fn cache_outcome(&self) -> &'static str {
+        match self.cache {
+            CacheOutcome::Hit => "hit",
+            CacheOutcome::Loaded => "fetched",
+            CacheOutcome::Coalesced => "coalesced",
+        }
+    }
+}
+
+/// A request that is either fully validated or must wait for the user to sign in: a client
+/// identified by a metadata document that is not cached is fetched only after authentication,
+/// and until then nothing is known about its redirect URIs.
+pub enum Authorization {
+    Ready(AuthorizationRequest),
+    SignInFirst(SignInFirst),
+}
+
+pub struct SignInFirst {
+    pub client_id: ClientIdUrl,
+    pub forwarded: Vec<Hidden>,
+    pub prompt_none: bool,
+}
+
+impl Authorization {
+    pub fn client_id(&self) -> &str {
+        match self {
+            Self::Ready(request) => &request.client.client_id,
+            Self::SignInFirst(pending) => pending.client_id.as_str(),
+        }
+    }
+
+    /// The name the login page shows: the validated name, or the only identity known before
+    /// the document is fetched, the host of the client_id URL (R094).
+    pub fn client_name(&self) -> &str {
+        match self {
+            Self::Ready(request) => &request.client.client_name,
+            Self::SignInFirst(pending) => pending.client_id.host(),
+        }
+    }
+
+    pub fn forwarded(&self) -> &[Hidden] {
+        match self {
+            Self::Ready(request) => &request.forwarded,
+            Self::SignInFirst(pending) => &pending.forwarded,
+        }
+    }
 }
 
 /// A validated place to send errors to.
@@ -56,6 +121,12 @@ pub struct RedirectTarget {
 pub enum AuthorizeFailure {
     /// The client or redirect URI cannot be trusted: show a page, never redirect (R111).
     Page(String),
+    /// The same, with its own title and status (a metadata-document client refused).
+    Notice {
+        status: StatusCode,
+        title: &'static str,
+        message: String,
+    },
     Redirect(RedirectTarget, OAuthError),
     Store(StoreError),
 }
@@ -66,9 +137,42 @@ impl From<StoreError> for AuthorizeFailure {
     }
 }
 
+impl From<CimdRefusal> for AuthorizeFailure {
+    fn from(refusal: CimdRefusal) -> Self {
+        Self::Notice { status: refusal.status, title: refusal.title, message: refusal.message }
+    }
+}
+
+fn forwarded_params(params: &Params) -> Vec<Hidden> {
+    let mut forwarded = Vec::new();
+    for name in FORWARDED {
+        for value in params.all(name) {
+            forwarded.push(Hidden { name: name.to_owned(), value: value.to_owned() });
+        }
+    }
+    forwarded
+}
+
+impl Authorization {
+    /// `signed_in`: the browser has a signed-in session, so a metadata document may be fetched.
+    pub async fn from_params(state: &AppState, params: &Params, signed_in: bool) -> Result<Self, AuthorizeFailure> {
+        let trusted = match trusted_client_and_redirect(state, params, signed_in).await? {
+            TrustedClient::Known(trusted) => trusted,
+            TrustedClient::SignInFirst(client_id) => {
+                return Ok(Self::SignInFirst(SignInFirst {
+                    client_id,
+                    forwarded: forwarded_params(params),
+                    prompt_none: params.get("prompt").is_some_and(|p| p.split(' ').any(|v| v == "none")),
+                }));
+            }
+        };
+        AuthorizationRequest::validate(state, params, trusted).map(Self::Ready)
+    }
+}
+
 impl AuthorizationRequest {
-    pub async fn from_params(state: &AppState, params: &Params) -> Result<Self, AuthorizeFailure> {
-        let (client, redirect_uri) = trusted_client_and_redirect(state, params).await?;
+    fn validate(state: &AppState, params: &Params, trusted: Trusted) -> Result<Self, AuthorizeFailure> {
+        let Trusted { client, document, redirect_uri, consent_redirect } = trusted;
         // `state` goes back verbatim (R114); only its size is bounded.
         let client_state = match params.single("state") {
             Ok(Some(s)) if s.len() > MAX_STATE_LEN => None,
@@ -121,49 +225,88 @@ impl AuthorizationRequest {
         let scope =
             select_scope(&client, &resource, params.get("scope")).map_err(|d| fail(ErrorCode::InvalidScope, d))?;
         let prompt = parse_prompt(params.get("prompt")).map_err(invalid)?;
+        Ok(Self {
+            client,
+            document,
+            redirect_uri,
+            consent_redirect,
+            state: client_state,
+            scope,
+            resource,
+            code_challenge,
+            prompt,
+            forwarded: forwarded_params(params),
+        })
+    }
 
-        let mut forwarded = Vec::new();
-        for name in FORWARDED {
-            for value in params.all(name) {
-                forwarded.push(Hidden { name: name.to_owned(), value: value.to_owned() });
-            }
-        }
-        Ok(Self { client, redirect_uri, state: client_state, scope, resource, code_challenge, prompt, forwarded })
+    /// For the consent record and the consent check: `""` for pre-registered clients.
+    pub fn client_fingerprint(&self) -> &str {
+        self.document.as_ref().map_or("", |d| d.client.fingerprint.as_str())
     }
 }
 
-/// R111, R106, R112: the client must exist and the redirect URI must be one of its registered
-/// URIs (loopback: any port). Failures here are pages.
+/// A client and redirect URI known to be good.
+struct Trusted {
+    client: ClientRecord,
+    document: Option<DocumentClient>,
+    redirect_uri: String,
+    consent_redirect: String,
+}
+
+enum TrustedClient {
+    Known(Trusted),
+    SignInFirst(ClientIdUrl),
+}
+
+/// R111, R106, R112, R082: the client must exist (pre-registered, or from a metadata document)
+/// and the redirect URI must be one of its registered URIs (loopback: any port). Failures here
+/// are pages.
 async fn trusted_client_and_redirect(
     state: &AppState,
     params: &Params,
-) -> Result<(ClientRecord, String), AuthorizeFailure> {
+    signed_in: bool,
+) -> Result<TrustedClient, AuthorizeFailure> {
     let page = |m: &str| AuthorizeFailure::Page(m.to_owned());
     let client_id = params
         .single("client_id")
         .map_err(|_| page("The request names more than one client_id."))?
         .ok_or_else(|| page("The request has no client_id."))?;
-    let Some(client) = state.clients.find(&state.store, client_id, state.now()).await? else {
-        return Err(page("The application that sent you here is not registered with this server (unknown client_id)."));
+    let (client, document) = if ClientIdUrl::is_url_shaped(client_id) {
+        match cimd::lookup(state, client_id, signed_in).await? {
+            CimdLookup::Ready { client, cache } => {
+                (client.snapshot.to_record(), Some(DocumentClient { client, cache }))
+            }
+            CimdLookup::SignInFirst { url } => return Ok(TrustedClient::SignInFirst(url)),
+        }
+    } else {
+        match state.clients.find(&state.store, client_id, state.now()).await? {
+            Some(client) => (client, None),
+            None => {
+                return Err(page(
+                    "The application that sent you here is not registered with this server (unknown client_id).",
+                ));
+            }
+        }
     };
     let registered = client.redirect_uris.iter().filter_map(|u| RedirectUri::parse(u).ok()).collect::<Vec<_>>();
     let requested = params.single("redirect_uri").map_err(|_| page("The request names more than one redirect_uri."))?;
-    let redirect_uri = match requested {
-        Some(requested) => {
-            if !registered.iter().any(|r| r.matches_request(requested)) {
+    let (redirect_uri, matched) = match requested {
+        Some(requested) => match registered.iter().find(|r| r.matches_request(requested)) {
+            Some(matched) => (requested.to_owned(), matched),
+            None => {
                 return Err(AuthorizeFailure::Page(format!(
                     "The redirect_uri is not registered for this client. Registered: {}",
                     client.redirect_uris.join(", ")
                 )));
             }
-            requested.to_owned()
-        }
+        },
         None => match registered.as_slice() {
-            [only] => only.as_str().to_owned(),
+            [only] => (only.as_str().to_owned(), only),
             _ => return Err(page("redirect_uri is required because this client registered several redirect URIs.")),
         },
     };
-    Ok((client, redirect_uri))
+    let consent_redirect = if document.is_some() { matched.as_str().to_owned() } else { String::new() };
+    Ok(TrustedClient::Known(Trusted { client, document, redirect_uri, consent_redirect }))
 }
 
 /// R127–R130: one resource per token; a missing resource means the only configured one.

@@ -55,6 +55,9 @@ pub fn failure_response(state: &AppState, failure: AuthorizeFailure, after_post:
             "This sign-in request is not valid",
             &message,
         ),
+        AuthorizeFailure::Notice { status, title, message } => {
+            pages::error_page(static_prefix(state), status, title, &message)
+        }
         AuthorizeFailure::Redirect(target, error) => redirect_error(state, &target, &error, after_post),
         AuthorizeFailure::Store(error) => {
             tracing::error!(%error, "store failure during authorization");
@@ -95,13 +98,20 @@ pub async fn issue_code(
         issued_at: now,
         expires_at: now + state.settings.authorization_code_ttl,
         consumed_at: None,
-        client_snapshot: None,
+        // DESIGN §4: the token endpoint uses the client exactly as validated here.
+        client_snapshot: request.document.as_ref().map(|d| d.client.snapshot_json.clone()),
     };
+    let mut detail =
+        serde_json::json!({ "grant_id": record.grant_id, "scope": record.scope, "resource": record.resource });
+    if let Some(document) = &request.document {
+        // Fetches have their own audit events; this says whether this code relied on one.
+        detail["metadata_document"] = document.cache_outcome().into();
+    }
     let audit = AuditEvent {
         client_id: Some(record.client_id.clone()),
         user_id: Some(user_id.to_owned()),
         ip: Some(ip.to_string()),
-        detail: serde_json::json!({ "grant_id": record.grant_id, "scope": record.scope, "resource": record.resource }),
+        detail,
         ..AuditEvent::new("code_issued")
     };
     state.store.insert_authorization_code(&record, &audit).await?;

@@ -43,6 +43,8 @@ fn config_clients(settings: &Settings, now: i64) -> Vec<ClientRecord> {
             token_endpoint_auth_method: c.auth_method.as_str().to_owned(),
             secret_hash: c.secret_hash.clone(),
             scope: c.scope.as_ref().map(ToString::to_string),
+            jwks: c.jwks.clone(),
+            jwks_uri: c.jwks_uri.clone(),
             source: ClientSource::Config,
             created_at: now,
         })

@@ -58,6 +58,8 @@ mod tests {
             token_endpoint_auth_method: "none".into(),
             secret_hash: None,
             scope: None,
+            jwks: None,
+            jwks_uri: None,
             source: ClientSource::Cli,
             created_at: 0,
         }

@@ -6,8 +6,11 @@
 pub mod authorization_request;
 pub mod authorization_response;
 pub mod bootstrap;
+pub mod cimd;
+pub mod client_assertion;
 pub mod client_auth;
 pub mod client_cache;
+pub mod client_keys;
 pub mod client_ip;
 pub mod config;
 pub mod error;
@@ -30,6 +33,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use postern_core::Clock;
+use postern_fetch::SafeFetcher;
 use postern_store::Store;
 use routes::{authorize, health, introspect, metadata, revoke, token};
 use std::collections::BTreeSet;
@@ -57,6 +61,7 @@ pub fn app(state: AppState) -> Router {
         .route(&issuer.endpoint_path("/revoke"), post(revoke::revoke))
         .route(&issuer.endpoint_path("/jwks.json"), get(metadata::jwks))
         .route(&issuer.endpoint_path("/static/postern.css"), get(stylesheet))
+        .route(&issuer.endpoint_path("/client-logo"), get(cimd::logo::client_logo))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route(&issuer.authorization_server_metadata_path(), get(metadata::oauth_authorization_server));
@@ -100,6 +105,8 @@ pub enum StartError {
     Keys(#[from] keys::KeyError),
     #[error("{0}")]
     Passwords(#[from] passwords::PasswordError),
+    #[error("outbound fetcher: {0}")]
+    Fetcher(#[from] postern_fetch::FetchError),
     #[error("server: {0}")]
     Serve(std::io::Error),
 }
@@ -128,9 +135,21 @@ impl Application {
         store: Store,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartError> {
+        let fetcher = SafeFetcher::new(settings.outbound.clone())?;
+        Self::with_fetcher(listener, settings, store, clock, fetcher).await
+    }
+
+    /// For tests: also choose the outbound fetcher (one whose resolver answers test host names).
+    pub async fn with_fetcher(
+        listener: TcpListener,
+        settings: Settings,
+        store: Store,
+        clock: Arc<dyn Clock>,
+        fetcher: SafeFetcher,
+    ) -> Result<Self, StartError> {
         let keys = keys::KeyRing::load_or_create(&store, settings.key_encryption_key, clock.now()).await?;
         let passwords = passwords::Passwords::new()?;
-        let state = AppState::new(settings, store, keys, clock, passwords);
+        let state = AppState::new(settings, store, keys, clock, passwords, fetcher);
         let router = app(state.clone());
         Ok(Self { listener, router, state })
     }

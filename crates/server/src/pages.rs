@@ -33,6 +33,12 @@ pub struct ConsentPage<'a> {
     pub hidden: &'a [Hidden],
     pub client_name: &'a str,
     pub client_id: &'a str,
+    /// For a metadata-document client: the host that published its name and logo (R094).
+    pub verified_host: Option<&'a str>,
+    /// Postern's own URL of the client's cached logo (R090).
+    pub logo_url: Option<String>,
+    /// R095: a metadata-document client whose every redirect URI is on this machine.
+    pub all_redirects_loopback: bool,
     pub redirect_host: String,
     pub redirect_uri: &'a str,
     pub loopback_redirect: bool,

@@ -1,9 +1,12 @@
+use crate::cimd::CimdClients;
 use crate::client_cache::ClientCache;
+use crate::client_keys::ClientKeySets;
 use crate::config::Settings;
 use crate::keys::KeyRing;
 use crate::passwords::Passwords;
 use crate::throttle::FailureWindow;
 use postern_core::Clock;
+use postern_fetch::SafeFetcher;
 use postern_store::Store;
 use std::ops::Deref;
 use std::sync::Arc;
@@ -26,10 +29,21 @@ pub struct Inner {
     pub clients: ClientCache,
     /// AS metadata, built once: it only depends on the configuration.
     pub metadata: serde_json::Value,
+    /// The one outbound HTTP client (metadata documents, logos, JWKS).
+    pub fetcher: SafeFetcher,
+    pub cimd: CimdClients,
+    pub client_keys: ClientKeySets,
 }
 
 impl AppState {
-    pub fn new(settings: Settings, store: Store, keys: KeyRing, clock: Arc<dyn Clock>, passwords: Passwords) -> Self {
+    pub fn new(
+        settings: Settings,
+        store: Store,
+        keys: KeyRing,
+        clock: Arc<dyn Clock>,
+        passwords: Passwords,
+        fetcher: SafeFetcher,
+    ) -> Self {
         let metadata = crate::routes::metadata::document(&settings);
         Self(Arc::new(Inner {
             login_failures_by_ip: FailureWindow::new(settings.login_attempts_per_ip_per_minute, 60),
@@ -42,6 +56,9 @@ impl AppState {
             clock,
             passwords,
             metadata,
+            fetcher,
+            cimd: CimdClients::default(),
+            client_keys: ClientKeySets::default(),
         }))
     }
 

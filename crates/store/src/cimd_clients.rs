@@ -45,6 +45,31 @@ pub struct CimdClientRecord {
     pub last_changed: Option<i64>,
     pub decided_by: Option<String>,
     pub decided_at: Option<i64>,
+    /// The client as validated from the last valid document (JSON written by the server).
+    pub snapshot: Option<String>,
+    /// Hash of the document's security-relevant members (redirect URIs, auth method, keys).
+    pub fingerprint: Option<String>,
+}
+
+/// A freshly validated document, for [`Store::record_cimd_document`].
+#[derive(Debug, Clone, Copy)]
+pub struct ValidatedDocument<'a> {
+    pub client_name: &'a str,
+    pub document_hash: &'a str,
+    pub fingerprint: &'a str,
+    pub snapshot: &'a str,
+}
+
+/// How a validated document compares with the one recorded before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DocumentChange {
+    /// No document was recorded for this client before.
+    pub first: bool,
+    /// The bytes differ from the last recorded document (also true for the first).
+    pub changed: bool,
+    /// Redirect URIs, auth method or keys differ from the last recorded document (false for
+    /// the first): an audit event, and users are asked for consent again.
+    pub security_relevant: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -59,6 +84,8 @@ struct CimdClientRow {
     last_changed: Option<i64>,
     decided_by: Option<String>,
     decided_at: Option<i64>,
+    snapshot: Option<String>,
+    fingerprint: Option<String>,
 }
 
 impl TryFrom<CimdClientRow> for CimdClientRecord {
@@ -75,6 +102,8 @@ impl TryFrom<CimdClientRow> for CimdClientRecord {
             last_changed: row.last_changed,
             decided_by: row.decided_by,
             decided_at: row.decided_at,
+            snapshot: row.snapshot,
+            fingerprint: row.fingerprint,
         })
     }
 }
@@ -82,7 +111,7 @@ impl TryFrom<CimdClientRow> for CimdClientRecord {
 macro_rules! select_cimd_clients {
     ($tail:literal) => {
         concat!(
-            "SELECT client_id, host, status, client_name, document_hash, first_seen, last_seen, last_changed, decided_by, decided_at FROM cimd_clients ",
+            "SELECT client_id, host, status, client_name, document_hash, first_seen, last_seen, last_changed, decided_by, decided_at, snapshot, fingerprint FROM cimd_clients ",
             $tail
         )
     };
@@ -132,27 +161,45 @@ impl Store {
             .ok_or_else(|| StoreError::Corrupt(format!("CIMD client {client_id} vanished after upsert")))
     }
 
-    /// Stores the name and hash of a freshly validated document. Returns true when the hash
-    /// differs from the one recorded before (the document changed).
+    /// Stores a freshly validated document (name, hashes and the snapshot the token endpoint
+    /// uses) and says how it differs from the one recorded before. Two nodes recording the same
+    /// change at once may both report it: the audit log then holds it twice, nothing worse.
     pub async fn record_cimd_document(
         &self,
         client_id: &str,
-        client_name: &str,
-        document_hash: &str,
+        document: ValidatedDocument<'_>,
         now: i64,
-    ) -> Result<bool> {
-        let changed = on_backend!(self, |pool| sqlx::query(
-            "UPDATE cimd_clients SET client_name = $2, document_hash = $3, last_changed = $4
-             WHERE client_id = $1 AND (document_hash IS NULL OR document_hash <> $3)"
+    ) -> Result<DocumentChange> {
+        let previous: Option<(Option<String>, Option<String>)> = on_backend!(self, |pool| sqlx::query_as(
+            "SELECT document_hash, fingerprint FROM cimd_clients WHERE client_id = $1"
         )
         .bind(client_id)
-        .bind(client_name)
-        .bind(document_hash)
-        .bind(now)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?;
-        Ok(changed == 1)
+        .fetch_optional(pool)
+        .await)?;
+        let Some((previous_hash, previous_fingerprint)) = previous else {
+            return Err(StoreError::Corrupt(format!("CIMD client {client_id} must be recorded as seen first")));
+        };
+        let change = DocumentChange {
+            first: previous_hash.is_none(),
+            changed: previous_hash.as_deref() != Some(document.document_hash),
+            security_relevant: previous_fingerprint.as_deref().is_some_and(|f| f != document.fingerprint),
+        };
+        if change.changed || previous_fingerprint.as_deref() != Some(document.fingerprint) {
+            on_backend!(self, |pool| sqlx::query(
+                "UPDATE cimd_clients SET client_name = $2, document_hash = $3, fingerprint = $4, snapshot = $5,
+                 last_changed = $6 WHERE client_id = $1"
+            )
+            .bind(client_id)
+            .bind(document.client_name)
+            .bind(document.document_hash)
+            .bind(document.fingerprint)
+            .bind(document.snapshot)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        }
+        Ok(change)
     }
 
     /// An administrator's decision. Returns false when the client is unknown.

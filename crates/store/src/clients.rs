@@ -6,13 +6,17 @@ use crate::{Result, Store, StoreError, from_json_list, on_backend, to_json_list}
 pub enum ClientSource {
     Config,
     Cli,
+    /// Resolved from a Client ID Metadata Document; never stored in `clients` (the inventory
+    /// is `cimd_clients`).
+    MetadataDocument,
 }
 
 impl ClientSource {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Config => "config",
             Self::Cli => "cli",
+            Self::MetadataDocument => "metadata_document",
         }
     }
 
@@ -36,6 +40,9 @@ pub struct ClientRecord {
     pub secret_hash: Option<String>,
     /// Scope ceiling; `None` means every scope of the requested resource.
     pub scope: Option<String>,
+    /// For `private_key_jwt`: a JWK Set (JSON) or the URL of one, never both.
+    pub jwks: Option<String>,
+    pub jwks_uri: Option<String>,
     pub source: ClientSource,
     pub created_at: i64,
 }
@@ -49,6 +56,8 @@ struct ClientRow {
     token_endpoint_auth_method: String,
     secret_hash: Option<String>,
     scope: Option<String>,
+    jwks: Option<String>,
+    jwks_uri: Option<String>,
     source: String,
     created_at: i64,
 }
@@ -65,6 +74,8 @@ impl TryFrom<ClientRow> for ClientRecord {
             token_endpoint_auth_method: row.token_endpoint_auth_method,
             secret_hash: row.secret_hash,
             scope: row.scope,
+            jwks: row.jwks,
+            jwks_uri: row.jwks_uri,
             created_at: row.created_at,
         })
     }
@@ -74,7 +85,7 @@ impl TryFrom<ClientRow> for ClientRecord {
 macro_rules! select_clients {
     ($tail:literal) => {
         concat!(
-            "SELECT client_id, client_name, redirect_uris, grant_types, token_endpoint_auth_method, secret_hash, scope, source, created_at FROM clients ",
+            "SELECT client_id, client_name, redirect_uris, grant_types, token_endpoint_auth_method, secret_hash, scope, jwks, jwks_uri, source, created_at FROM clients ",
             $tail
         )
     };
@@ -83,8 +94,8 @@ macro_rules! select_clients {
 impl Store {
     pub async fn insert_client(&self, client: &ClientRecord) -> Result<()> {
         on_backend!(self, |pool| sqlx::query(
-            "INSERT INTO clients (client_id, client_name, redirect_uris, grant_types, token_endpoint_auth_method, secret_hash, scope, source, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            "INSERT INTO clients (client_id, client_name, redirect_uris, grant_types, token_endpoint_auth_method, secret_hash, scope, jwks, jwks_uri, source, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
         )
         .bind(&client.client_id)
         .bind(&client.client_name)
@@ -93,6 +104,8 @@ impl Store {
         .bind(&client.token_endpoint_auth_method)
         .bind(&client.secret_hash)
         .bind(&client.scope)
+        .bind(&client.jwks)
+        .bind(&client.jwks_uri)
         .bind(client.source.as_str())
         .bind(client.created_at)
         .execute(pool)
@@ -110,8 +123,8 @@ impl Store {
             sqlx::query("DELETE FROM clients WHERE source = 'config'").execute(&mut *tx).await?;
             for client in clients {
                 sqlx::query(
-                    "INSERT INTO clients (client_id, client_name, redirect_uris, grant_types, token_endpoint_auth_method, secret_hash, scope, source, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'config', $8)",
+                    "INSERT INTO clients (client_id, client_name, redirect_uris, grant_types, token_endpoint_auth_method, secret_hash, scope, jwks, jwks_uri, source, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'config', $10)",
                 )
                 .bind(&client.client_id)
                 .bind(&client.client_name)
@@ -120,6 +133,8 @@ impl Store {
                 .bind(&client.token_endpoint_auth_method)
                 .bind(&client.secret_hash)
                 .bind(&client.scope)
+                .bind(&client.jwks)
+                .bind(&client.jwks_uri)
                 .bind(client.created_at)
                 .execute(&mut *tx)
                 .await

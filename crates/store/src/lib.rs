@@ -17,7 +17,7 @@ pub mod test_support;
 mod users;
 
 pub use audit::{AuditEvent, AuditRecord};
-pub use cimd_clients::{CimdClientRecord, CimdStatus};
+pub use cimd_clients::{CimdClientRecord, CimdStatus, DocumentChange, ValidatedDocument};
 pub use clients::{ClientRecord, ClientSource};
 pub use codes::{AuthorizationCodeRecord, CodeLookup};
 pub use consents::ConsentRecord;

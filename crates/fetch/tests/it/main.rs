@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod addresses;
+mod fixture;
 mod governor;
 mod responses;
 mod support;

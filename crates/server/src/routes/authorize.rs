@@ -1,10 +1,10 @@
 //! `GET|POST /authorize`, and the login and consent forms that continue it.
 
-use crate::authorization_request::{AuthorizationRequest, AuthorizeFailure, RedirectTarget};
+use crate::authorization_request::{Authorization, AuthorizationRequest, AuthorizeFailure, RedirectTarget};
 use crate::authorization_response::{failure_response, issue_code, redirect_error, static_prefix, with_session_cookie};
 use crate::client_ip::ClientIp;
 use crate::error::{ErrorCode, OAuthError};
-use crate::pages::{self, ConsentPage, LoginPage};
+use crate::pages::{self, ConsentPage, Hidden, LoginPage};
 use crate::params::{Params, clip, is_form_urlencoded};
 use crate::session::{self, BrowserSession};
 use crate::state::AppState;
@@ -44,16 +44,23 @@ pub async fn authorize_post(
 }
 
 async fn start(state: &AppState, ip: IpAddr, headers: &HeaderMap, params: &Params, after_post: bool) -> Response {
-    let request = match AuthorizationRequest::from_params(state, params).await {
-        Ok(request) => request,
-        Err(failure) => return failure_response(state, failure, after_post),
-    };
     let session = match session::load(state, headers).await {
         Ok(session) => session,
         Err(error) => return failure_response(state, AuthorizeFailure::Store(error), after_post),
     };
-    let response = match proceed(state, &request, &session, false, ip, after_post).await {
-        Ok(response) => response,
+    let response = match Authorization::from_params(state, params, session.user.is_some()).await {
+        Ok(Authorization::Ready(request)) => proceed(state, &request, &session, false, ip, after_post)
+            .await
+            .unwrap_or_else(|failure| failure_response(state, failure, after_post)),
+        // The client's redirect URIs are unknown until its document is fetched, which needs a
+        // signed-in user: login_required cannot be sent anywhere safe.
+        Ok(Authorization::SignInFirst(pending)) if pending.prompt_none => pages::error_page(
+            static_prefix(state),
+            StatusCode::BAD_REQUEST,
+            "Sign-in required",
+            "prompt=none was requested, but you are not signed in to this server. Start the sign-in again without prompt=none.",
+        ),
+        Ok(authorization) => login_page(state, (&authorization).into(), &session, "", None, StatusCode::OK),
         Err(failure) => failure_response(state, failure, after_post),
     };
     with_session_cookie(state, &session, response)
@@ -79,13 +86,23 @@ async fn proceed(
                 after_post,
             ));
         }
-        _ => return Ok(login_page(state, request, session, "", None, StatusCode::OK)),
+        _ => return Ok(login_page(state, request.into(), session, "", None, StatusCode::OK)),
     };
+    // A consent is reused only for the same redirect URI (R097) and, for a metadata-document
+    // client, only while its redirect URIs, auth method and keys are those the user saw (R091).
     let remembered = state
         .store
-        .find_consent(&user_session.user_id, &request.client.client_id, request.resource.uri.as_str())
+        .find_consent(
+            &user_session.user_id,
+            &request.client.client_id,
+            &request.consent_redirect,
+            request.resource.uri.as_str(),
+        )
         .await?
-        .is_some_and(|consent| ScopeSet::parse(&consent.scope).is_ok_and(|s| request.scope.is_subset_of(&s)));
+        .is_some_and(|consent| {
+            consent.client_fingerprint == request.client_fingerprint()
+                && ScopeSet::parse(&consent.scope).is_ok_and(|s| request.scope.is_subset_of(&s))
+        });
     if request.prompt.consent || !remembered {
         if request.prompt.none {
             return Ok(redirect_error(
@@ -112,7 +129,7 @@ pub async fn login_post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (params, session, request) = match continued_request(&state, &headers, &body).await {
+    let (params, session, authorization) = match continued_request(&state, &headers, &body).await {
         Ok(parts) => parts,
         Err(response) => return response,
     };
@@ -125,7 +142,14 @@ pub async fn login_post(
         || user_key.is_some_and(|key| state.login_failures_by_user.blocked_for(key, now).is_some())
     {
         let message = "Too many failed sign-in attempts. Wait a minute and try again.";
-        return login_page(&state, &request, &session, username, Some(message), StatusCode::TOO_MANY_REQUESTS);
+        return login_page(
+            &state,
+            (&authorization).into(),
+            &session,
+            username,
+            Some(message),
+            StatusCode::TOO_MANY_REQUESTS,
+        );
     }
     let user = match state.store.find_user_by_username(username).await {
         Ok(user) => user,
@@ -133,7 +157,7 @@ pub async fn login_post(
     };
     let valid = state.passwords.verify(user.as_ref().map(|u| u.password_hash.clone()), password.to_owned()).await;
     let audit_base = AuditEvent {
-        client_id: Some(request.client.client_id.clone()),
+        client_id: Some(authorization.client_id().to_owned()),
         // A failure names the targeted account when it exists (the audit log is for operators;
         // the page says the same thing either way).
         user_id: user.as_ref().map(|u| u.id.clone()),
@@ -153,7 +177,14 @@ pub async fn login_post(
             return failure_response(&state, AuthorizeFailure::Store(error), true);
         }
         let message = "Incorrect username or password.";
-        return login_page(&state, &request, &session, username, Some(message), StatusCode::UNAUTHORIZED);
+        return login_page(
+            &state,
+            (&authorization).into(),
+            &session,
+            username,
+            Some(message),
+            StatusCode::UNAUTHORIZED,
+        );
     };
     if let Some(key) = user_key {
         state.login_failures_by_user.clear(key);
@@ -161,6 +192,16 @@ pub async fn login_post(
     let result = async {
         state.store.record_audit(&audit_base, now).await?;
         let new_session = session::start(&state, &session, &user.id).await?;
+        // Signed in now: a metadata document not fetched before may be fetched (DESIGN §4).
+        let request = match authorization {
+            Authorization::Ready(request) => request,
+            Authorization::SignInFirst(_) => match Authorization::from_params(&state, &params, true).await? {
+                Authorization::Ready(request) => request,
+                Authorization::SignInFirst(_) => {
+                    return Err(AuthorizeFailure::Page("The application could not be resolved.".to_owned()));
+                }
+            },
+        };
         let response = proceed(&state, &request, &new_session, true, ip, true).await?;
         Ok::<_, AuthorizeFailure>(with_session_cookie(&state, &new_session, response))
     }
@@ -182,13 +223,13 @@ pub async fn consent_post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (params, session, request) = match continued_request(&state, &headers, &body).await {
+    let (params, session, authorization) = match continued_request(&state, &headers, &body).await {
         Ok(parts) => parts,
         Err(response) => return response,
     };
-    let Some(user_session) = &session.user else {
+    let (Some(user_session), Authorization::Ready(request)) = (&session.user, &authorization) else {
         // The session expired while the consent page was open.
-        return login_page(&state, &request, &session, "", None, StatusCode::OK);
+        return login_page(&state, (&authorization).into(), &session, "", None, StatusCode::OK);
     };
     let now = state.now();
     let audit = |kind| AuditEvent {
@@ -204,13 +245,15 @@ pub async fn consent_post(
                 let consent = ConsentRecord {
                     user_id: user_session.user_id.clone(),
                     client_id: request.client.client_id.clone(),
+                    redirect_uri: request.consent_redirect.clone(),
                     resource: request.resource.uri.as_str().to_owned(),
                     scope: request.scope.to_string(),
+                    client_fingerprint: request.client_fingerprint().to_owned(),
                     granted_at: now,
                 };
                 state.store.save_consent(&consent).await?;
                 state.store.record_audit(&audit("consent_granted"), now).await?;
-                issue_code(&state, &request, &user_session.user_id, user_session.auth_time, ip, true).await
+                issue_code(&state, request, &user_session.user_id, user_session.auth_time, ip, true).await
             }
             _ => {
                 state.store.record_audit(&audit("consent_denied"), now).await?;
@@ -231,7 +274,7 @@ async fn continued_request(
     state: &AppState,
     headers: &HeaderMap,
     body: &Bytes,
-) -> Result<(Params, BrowserSession, AuthorizationRequest), Response> {
+) -> Result<(Params, BrowserSession, Authorization), Response> {
     let params = form_params(headers, body).map_err(|m| bad_request_page(state, &m))?;
     let session = match session::load_existing(state, headers).await {
         Ok(Some(session)) => session,
@@ -249,10 +292,10 @@ async fn continued_request(
             "This form has expired or was not sent from this site. Start the sign-in again.",
         ));
     }
-    let request = AuthorizationRequest::from_params(state, &params)
+    let authorization = Authorization::from_params(state, &params, session.user.is_some())
         .await
         .map_err(|failure| failure_response(state, failure, true))?;
-    Ok((params, session, request))
+    Ok((params, session, authorization))
 }
 fn form_params(headers: &HeaderMap, body: &Bytes) -> Result<Params, String> {
     if !is_form_urlencoded(headers) {
@@ -265,9 +308,36 @@ fn bad_request_page(state: &AppState, message: &str) -> Response {
     pages::error_page(static_prefix(state), StatusCode::BAD_REQUEST, "This sign-in request is not valid", message)
 }
 
+/// What the login page says about the client.
+struct LoginFor<'a> {
+    client_name: &'a str,
+    client_id: &'a str,
+    forwarded: &'a [Hidden],
+}
+
+impl<'a> From<&'a AuthorizationRequest> for LoginFor<'a> {
+    fn from(request: &'a AuthorizationRequest) -> Self {
+        Self {
+            client_name: &request.client.client_name,
+            client_id: &request.client.client_id,
+            forwarded: &request.forwarded,
+        }
+    }
+}
+
+impl<'a> From<&'a Authorization> for LoginFor<'a> {
+    fn from(authorization: &'a Authorization) -> Self {
+        Self {
+            client_name: authorization.client_name(),
+            client_id: authorization.client_id(),
+            forwarded: authorization.forwarded(),
+        }
+    }
+}
+
 fn login_page(
     state: &AppState,
-    request: &AuthorizationRequest,
+    client: LoginFor<'_>,
     session: &BrowserSession,
     username: &str,
     error: Option<&str>,
@@ -277,9 +347,9 @@ fn login_page(
         static_prefix: static_prefix(state),
         action: state.settings.issuer.endpoint_path("/login"),
         csrf: session.csrf_token(),
-        hidden: &request.forwarded,
-        client_name: &request.client.client_name,
-        client_id: &request.client.client_id,
+        hidden: client.forwarded,
+        client_name: client.client_name,
+        client_id: client.client_id,
         username: &clip(username, 64),
         error,
     };
@@ -293,7 +363,15 @@ fn consent_page(
     username: &str,
 ) -> Response {
     let redirect = RedirectUri::parse(&request.redirect_uri).ok();
+    let document = request.document.as_ref().map(|d| &d.client);
     let page = ConsentPage {
+        verified_host: document.map(|d| d.url.host()),
+        logo_url: document.filter(|d| d.logo.is_some()).map(|d| {
+            let query =
+                form_urlencoded::Serializer::new(String::new()).append_pair("client_id", d.url.as_str()).finish();
+            format!("{}?{query}", state.settings.issuer.endpoint_path("/client-logo"))
+        }),
+        all_redirects_loopback: document.is_some_and(|d| d.all_redirects_loopback),
         static_prefix: static_prefix(state),
         action: state.settings.issuer.endpoint_path("/consent"),
         csrf: session.csrf_token(),

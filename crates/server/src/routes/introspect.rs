@@ -16,7 +16,8 @@ use serde_json::{Value, json};
 
 pub async fn introspect(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, AppError> {
     let params = form_body(&headers, &body)?;
-    let caller = client_auth::authenticate(&state, &headers, &params).await?;
+    let endpoint = state.settings.issuer.endpoint("/introspect");
+    let caller = client_auth::authenticate(&state, &headers, &params, &endpoint, None).await?;
     if caller.client_type != ClientType::Public {
         let token = params.get("token").ok_or_else(|| OAuthError::invalid_request("token is required"))?;
         return Ok(no_store(describe(&state, token, params.get("token_type_hint")).await?));

@@ -9,9 +9,13 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
+/// What `private_key_jwt` assertions may be signed with (client_assertion verifies these).
+const ASSERTION_SIGNING_ALGORITHMS: [&str; 9] =
+    ["ES256", "ES384", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "EdDSA"];
+
 pub fn document(settings: &Settings) -> Value {
     let issuer = &settings.issuer;
-    let auth_methods = ["none", "client_secret_basic", "client_secret_post"];
+    let auth_methods = ["none", "client_secret_basic", "client_secret_post", "private_key_jwt"];
     json!({
         "issuer": issuer.as_str(),
         "authorization_endpoint": issuer.endpoint("/authorize"),
@@ -24,8 +28,12 @@ pub fn document(settings: &Settings) -> Value {
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": auth_methods,
+        "token_endpoint_auth_signing_alg_values_supported": ASSERTION_SIGNING_ALGORITHMS,
         "revocation_endpoint_auth_methods_supported": auth_methods,
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "revocation_endpoint_auth_signing_alg_values_supported": ASSERTION_SIGNING_ALGORITHMS,
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+        "introspection_endpoint_auth_signing_alg_values_supported": ASSERTION_SIGNING_ALGORITHMS,
+        "client_id_metadata_document_supported": settings.cimd.enabled,
         "scopes_supported": settings.all_scopes().iter().map(|s| s.as_str()).collect::<Vec<_>>(),
         "authorization_response_iss_parameter_supported": true,
         "prompt_values_supported": ["none", "login", "consent"],

@@ -21,7 +21,8 @@ pub async fn revoke(
     body: Bytes,
 ) -> Result<Response, AppError> {
     let params = form_body(&headers, &body)?;
-    let caller = client_auth::authenticate(&state, &headers, &params).await?;
+    let endpoint = state.settings.issuer.endpoint("/revoke");
+    let caller = client_auth::authenticate(&state, &headers, &params, &endpoint, None).await?;
     let token = params.get("token").ok_or_else(|| crate::error::OAuthError::invalid_request("token is required"))?;
     let client_id = caller.record.client_id.as_str();
     let now = state.now();

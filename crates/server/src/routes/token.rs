@@ -20,7 +20,9 @@ pub async fn token(
     body: Bytes,
 ) -> Result<TokenResponse, AppError> {
     let params = form_body(&headers, &body)?;
-    let client = client_auth::authenticate(&state, &headers, &params).await?;
+    let pinned = pinned_client(&state, &params).await?;
+    let endpoint = state.settings.issuer.endpoint("/token");
+    let client = client_auth::authenticate(&state, &headers, &params, &endpoint, pinned.as_deref()).await?;
     let ip = ip.to_string();
     match params.get("grant_type") {
         Some("authorization_code") => authorization_code_grant(&state, &client, &params, ip).await,
@@ -32,6 +34,17 @@ pub async fn token(
         .into()),
         None => Err(OAuthError::invalid_request("grant_type is required").into()),
     }
+}
+
+/// The client snapshot pinned to the code being redeemed: a metadata-document client is
+/// authenticated exactly as it was validated at /authorize (DESIGN §4).
+async fn pinned_client(state: &AppState, params: &Params) -> Result<Option<String>, AppError> {
+    if params.get("grant_type") != Some("authorization_code") {
+        return Ok(None);
+    }
+    let Some(code) = params.get("code").filter(|c| c.len() <= 128) else { return Ok(None) };
+    let record = state.store.find_authorization_code(TokenHash::of(code).as_str()).await?;
+    Ok(record.and_then(|r| r.client_snapshot))
 }
 
 /// R135: urlencoded POST bodies only, every parameter at most once.

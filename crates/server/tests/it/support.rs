@@ -146,6 +146,8 @@ impl TestApp {
                 client_secret_sha256: None,
                 grant_types: vec!["authorization_code".into(), "refresh_token".into()],
                 scope: None,
+                jwks: None,
+                jwks_uri: None,
             },
             ClientConfig {
                 client_id: CONFIDENTIAL_CLIENT.into(),
@@ -155,6 +157,8 @@ impl TestApp {
                 client_secret_sha256: Some(postern_core::TokenHash::of(CONFIDENTIAL_SECRET).as_str().to_owned()),
                 grant_types: vec!["authorization_code".into(), "refresh_token".into()],
                 scope: None,
+                jwks: None,
+                jwks_uri: None,
             },
         ];
         adjust(&mut config);

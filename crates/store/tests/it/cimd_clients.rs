@@ -1,7 +1,7 @@
 //! The CIMD client inventory, pinned client snapshots and client-assertion replay protection.
 
 use crate::support::{NOW, code, on_both_backends};
-use postern_store::{AuditEvent, CimdStatus, Store};
+use postern_store::{AuditEvent, CimdStatus, DocumentChange, Store, ValidatedDocument};
 
 const CIMD: &str = "https://client.example.org/mcp/cimd.json";
 
@@ -9,6 +9,7 @@ on_both_backends!(
     a_new_client_is_recorded_with_its_initial_status,
     seeing_a_client_again_never_overwrites_an_administrators_decision,
     a_changed_document_is_reported_once,
+    a_document_needs_the_client_recorded_first,
     deciding_an_unknown_client_changes_nothing,
     r142_a_client_assertion_jti_is_accepted_once_per_client,
     the_client_snapshot_travels_with_the_code,
@@ -31,16 +32,32 @@ async fn seeing_a_client_again_never_overwrites_an_administrators_decision(store
     assert_eq!((again.decided_by.as_deref(), again.decided_at), (Some("admin"), Some(NOW + 5)));
 }
 
+fn document<'a>(name: &'a str, hash: &'a str, fingerprint: &'a str) -> ValidatedDocument<'a> {
+    ValidatedDocument { client_name: name, document_hash: hash, fingerprint, snapshot: r#"{"client_name":"x"}"# }
+}
+
 async fn a_changed_document_is_reported_once(store: Store) {
     store.record_cimd_client_seen(CIMD, "client.example.org", CimdStatus::Allowed, NOW).await.unwrap();
-    assert!(store.record_cimd_document(CIMD, "Agent", "hash-1", NOW).await.unwrap(), "first document");
-    assert!(!store.record_cimd_document(CIMD, "Agent", "hash-1", NOW + 1).await.unwrap(), "same document");
-    assert!(store.record_cimd_document(CIMD, "Agent 2", "hash-2", NOW + 2).await.unwrap(), "changed");
-    let record = store.find_cimd_client(CIMD).await.unwrap().unwrap();
+    let change = |first, changed, security_relevant| DocumentChange { first, changed, security_relevant };
+    let record = |d| store.record_cimd_document(CIMD, d, NOW);
+    assert_eq!(record(document("Agent", "hash-1", "fp-1")).await.unwrap(), change(true, true, false), "first");
+    assert_eq!(record(document("Agent", "hash-1", "fp-1")).await.unwrap(), change(false, false, false), "same");
     assert_eq!(
-        (record.client_name.as_deref(), record.document_hash.as_deref(), record.last_changed),
-        (Some("Agent 2"), Some("hash-2"), Some(NOW + 2))
+        store.record_cimd_document(CIMD, document("Agent 2", "hash-2", "fp-1"), NOW + 2).await.unwrap(),
+        change(false, true, false),
+        "a new name is a change, but not a security-relevant one"
     );
+    assert_eq!(record(document("Agent 2", "hash-3", "fp-2")).await.unwrap(), change(false, true, true), "new keys");
+    let stored = store.find_cimd_client(CIMD).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.client_name.as_deref(), stored.document_hash.as_deref(), stored.fingerprint.as_deref()),
+        (Some("Agent 2"), Some("hash-3"), Some("fp-2"))
+    );
+    assert_eq!(stored.snapshot.as_deref(), Some(r#"{"client_name":"x"}"#));
+}
+
+async fn a_document_needs_the_client_recorded_first(store: Store) {
+    assert!(store.record_cimd_document(CIMD, document("Agent", "h", "f"), NOW).await.is_err());
 }
 
 async fn deciding_an_unknown_client_changes_nothing(store: Store) {

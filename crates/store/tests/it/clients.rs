@@ -15,6 +15,7 @@ fn confidential(client_id: &str, source: ClientSource) -> ClientRecord {
         token_endpoint_auth_method: "client_secret_post".to_owned(),
         secret_hash: Some("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".to_owned()),
         scope: Some("mcp:read".to_owned()),
+        jwks_uri: Some("https://app.example.com/jwks.json".to_owned()),
         ..client(client_id, source)
     }
 }

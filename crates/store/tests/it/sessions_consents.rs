@@ -11,8 +11,10 @@ fn consent(resource: &str, scope: &str, granted_at: i64) -> ConsentRecord {
     ConsentRecord {
         user_id: USER.to_owned(),
         client_id: CLIENT.to_owned(),
+        redirect_uri: String::new(),
         resource: resource.to_owned(),
         scope: scope.to_owned(),
+        client_fingerprint: String::new(),
         granted_at,
     }
 }
@@ -25,6 +27,7 @@ on_both_backends!(
     a_session_is_found_only_while_it_is_live,
     deleting_a_session_ends_it,
     saving_a_consent_again_replaces_its_scope,
+    r097_a_consent_is_per_redirect_uri_and_keeps_its_fingerprint,
     purging_removes_only_what_expired_and_counts_it,
 );
 
@@ -57,11 +60,29 @@ async fn saving_a_consent_again_replaces_its_scope(store: Store) {
 
     store.save_consent(&consent(RESOURCE, "mcp:read mcp:write", NOW + 50)).await.unwrap();
 
-    let saved = store.find_consent(USER, CLIENT, RESOURCE).await.unwrap().unwrap();
+    let saved = store.find_consent(USER, CLIENT, "", RESOURCE).await.unwrap().unwrap();
     assert_eq!((saved.scope.as_str(), saved.granted_at), ("mcp:read mcp:write", NOW + 50));
-    let other = store.find_consent(USER, CLIENT, "https://other.example.com/mcp").await.unwrap().unwrap();
+    let other = store.find_consent(USER, CLIENT, "", "https://other.example.com/mcp").await.unwrap().unwrap();
     assert_eq!((other.scope.as_str(), other.granted_at), ("mcp:admin", NOW), "consent is per resource");
-    assert!(store.find_consent(USER, "another-client", RESOURCE).await.unwrap().is_none(), "and per client");
+    assert!(store.find_consent(USER, "another-client", "", RESOURCE).await.unwrap().is_none(), "and per client");
+}
+
+async fn r097_a_consent_is_per_redirect_uri_and_keeps_its_fingerprint(store: Store) {
+    with_user(&store).await;
+    let for_redirect = |redirect: &str, fingerprint: &str| ConsentRecord {
+        redirect_uri: redirect.to_owned(),
+        client_fingerprint: fingerprint.to_owned(),
+        ..consent(RESOURCE, "mcp:read", NOW)
+    };
+    store.save_consent(&for_redirect("http://127.0.0.1/callback", "fp-1")).await.unwrap();
+    store.save_consent(&for_redirect("https://app.example/cb", "fp-1")).await.unwrap();
+    store.save_consent(&for_redirect("http://127.0.0.1/callback", "fp-2")).await.unwrap();
+
+    let loopback = store.find_consent(USER, CLIENT, "http://127.0.0.1/callback", RESOURCE).await.unwrap().unwrap();
+    assert_eq!(loopback.client_fingerprint, "fp-2", "saving again replaces the fingerprint");
+    let web = store.find_consent(USER, CLIENT, "https://app.example/cb", RESOURCE).await.unwrap().unwrap();
+    assert_eq!(web.client_fingerprint, "fp-1", "each redirect URI has its own consent");
+    assert!(store.find_consent(USER, CLIENT, "", RESOURCE).await.unwrap().is_none());
 }
 
 async fn purging_removes_only_what_expired_and_counts_it(store: Store) {

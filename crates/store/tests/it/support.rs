@@ -85,6 +85,8 @@ pub fn client(client_id: &str, source: ClientSource) -> ClientRecord {
         token_endpoint_auth_method: "none".to_owned(),
         secret_hash: None,
         scope: None,
+        jwks: None,
+        jwks_uri: None,
         source,
         created_at: NOW,
     }

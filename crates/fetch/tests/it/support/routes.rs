@@ -3,14 +3,11 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use bytes::Bytes;
+use http_body_util::BodyExt;
 use http_body_util::channel::Channel;
-use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Full};
-use hyper::Response;
-use hyper::header::{CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, HeaderMap, LOCATION};
-
-type Body = BoxBody<Bytes, Infallible>;
+use postern_fetch::test_fixture::http::HeaderMap;
+use postern_fetch::test_fixture::http::header::CONTENT_TYPE;
+use postern_fetch::test_fixture::{Body, Bytes, Response, json, not_found, response};
 
 pub const GOOD_JSON: &str =
     r#"{"client_id":"https://cimd.test/good.json","client_name":"Good","redirect_uris":["https://app.test/cb"]}"#;
@@ -43,48 +40,30 @@ pub fn respond(path: &str, request_headers: &HeaderMap) -> Response<Body> {
                 .iter()
                 .map(|(name, value)| format!("{name}: {}\n", value.to_str().unwrap_or("?")))
                 .collect();
-            head(200, "application/json").body(body(lines))
+            json(200, lines, &[])
         }
-        "/good.json" => head(200, "application/json").header(CACHE_CONTROL, "max-age=3600").body(body(GOOD_JSON)),
-        "/plus.json" => head(200, "application/oauth-client+json; charset=utf-8").body(body(GOOD_JSON)),
-        "/redirect" => {
-            head(301, "text/plain").header(LOCATION, "https://169.254.169.254/latest/meta-data/").body(body(""))
-        }
-        "/error" => head(500, "application/json").body(body("{}")),
-        "/big-declared" => {
-            let big = "x".repeat(OVERSIZE);
-            head(200, "application/json").body(body(big))
-        }
+        "/good.json" => json(200, GOOD_JSON, &[("cache-control", "max-age=3600")]),
+        "/plus.json" => response(200, "application/oauth-client+json; charset=utf-8", GOOD_JSON, &[]),
+        "/redirect" => response(301, "text/plain", "", &[("location", "https://169.254.169.254/latest/meta-data/")]),
+        "/error" => json(500, "{}", &[]),
+        "/big-declared" => json(200, "x".repeat(OVERSIZE), &[]),
         "/big-chunked" => streamed("application/json", OVERSIZE / 1024, 1024, Duration::ZERO),
         // One byte every 200 ms for ten seconds: longer than any total timeout in these tests.
         "/slow" => streamed("application/json", 50, 1, Duration::from_millis(200)),
         "/gzip" => {
             let gzipped = [&GZIP_HEAD[..], &[0; GZIP_ZEROS], &GZIP_TAIL[..]].concat();
-            head(200, "application/json").header(CONTENT_ENCODING, "gzip").body(body(gzipped))
+            json(200, gzipped, &[("content-encoding", "gzip")])
         }
-        "/page.html" => head(200, "text/html; charset=utf-8").body(body("<!doctype html><title>no</title>")),
-        "/logo.png" => head(200, "image/png").body(body(PNG)),
-        "/logo.svg" => head(200, "image/svg+xml").body(body(SVG)),
-        _ => head(404, "text/plain").body(body("not found")),
+        "/page.html" => response(200, "text/html; charset=utf-8", "<!doctype html><title>no</title>", &[]),
+        "/logo.png" => response(200, "image/png", PNG, &[]),
+        "/logo.svg" => response(200, "image/svg+xml", SVG, &[]),
+        _ => not_found(),
     }
-    .unwrap()
 }
 
-fn head(status: u16, content_type: &str) -> hyper::http::response::Builder {
-    Response::builder().status(status).header(CONTENT_TYPE, content_type)
-}
-
-fn body(bytes: impl Into<Bytes>) -> Body {
-    Full::new(bytes.into()).boxed()
-}
-
-/// A body without Content-Length (chunked), sent as `chunks` chunks of `size` bytes.
-fn streamed(
-    content_type: &str,
-    chunks: usize,
-    size: usize,
-    pause: Duration,
-) -> Result<Response<Body>, hyper::http::Error> {
+/// A body without Content-Length (chunked), sent as `chunks` chunks of `size` bytes by a task
+/// that pauses between them.
+fn streamed(content_type: &str, chunks: usize, size: usize, pause: Duration) -> Response<Body> {
     let (mut sender, channel) = Channel::<Bytes, Infallible>::new(1);
     tokio::spawn(async move {
         for _ in 0..chunks {
@@ -94,5 +73,5 @@ fn streamed(
             tokio::time::sleep(pause).await;
         }
     });
-    Response::builder().status(200).header(CONTENT_TYPE, content_type).body(channel.boxed())
+    Response::builder().status(200).header(CONTENT_TYPE, content_type).body(channel.boxed()).unwrap()
 }
