@@ -1,12 +1,17 @@
 //! Measures Postern's hot paths over real HTTP on loopback: authorization-code exchanges,
-//! refresh rotations and introspections per second (DESIGN §8). See bench/README.md.
+//! refresh rotations, introspections, and /authorize for a pre-registered client against a
+//! cached CIMD client (DESIGN §8, issue 3). See bench/README.md.
+
+mod authorize;
 
 use anyhow::{Context, bail};
 use postern_core::{Clock, OpaqueToken, PkceVerifier, SystemClock, TokenHash};
+use postern_fetch::SafeFetcher;
+use postern_fetch::test_fixture::TlsServer;
 use postern_server::config::{ClientConfig, Config};
 use postern_server::{Application, bootstrap};
 use postern_store::test_support::{Backend, isolated_store};
-use postern_store::{AuditEvent, AuthorizationCodeRecord, Store};
+use postern_store::{AuditEvent, AuthorizationCodeRecord, Store, UserRecord};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -15,6 +20,8 @@ const CLIENT: &str = "bench-client";
 const RS_CLIENT: &str = "bench-rs";
 const RS_SECRET: &str = "pcs_bench-resource-server-secret";
 const VERIFIER: &str = "bench-verifier-bench-verifier-bench-verifier-0123";
+const USERNAME: &str = "bench-user";
+const PASSWORD: &str = "bench-password-bench-password";
 
 struct Options {
     backend: Backend,
@@ -48,6 +55,10 @@ struct Target {
     resource: String,
     store: Store,
     http: reqwest::Client,
+    /// Like a browser talking to /authorize: redirects are answers, not followed.
+    browser: reqwest::Client,
+    /// Serves the CIMD client's metadata document.
+    documents: TlsServer,
 }
 
 #[tokio::main]
@@ -112,6 +123,23 @@ async fn main() -> anyhow::Result<()> {
     })
     .await?;
     report("introspection", &introspect, 15_000.0);
+
+    // /authorize for a returning user: pre-registered client, then a CIMD client whose document
+    // is cached (signing in and the first consent fetch it once).
+    let cimd_client = authorize::document_url(&target.documents);
+    let cookie = authorize::sign_in(target, CLIENT).await?;
+    authorize::approve(target, &cookie, CLIENT).await?;
+    authorize::approve(target, &cookie, &cimd_client).await?;
+    let registered = authorize::load(target, duration, options.concurrency, cookie.clone(), CLIENT.to_owned()).await?;
+    report("authorize (pre-registered)", &registered, 1_000.0);
+    let cimd = authorize::load(target, duration, options.concurrency, cookie, cimd_client).await?;
+    report("authorize (cached CIMD)", &cimd, 1_000.0);
+    let rate = |o: &Outcome| o.requests as f64 / o.elapsed.as_secs_f64();
+    let extra = (rate(&registered) / rate(&cimd) - 1.0) * 100.0;
+    println!(
+        "cached CIMD costs {extra:+.1}% per /authorize against a pre-registered client (target < 10%: {})",
+        if extra < 10.0 { "met" } else { "NOT met" }
+    );
     Ok(())
 }
 
@@ -133,6 +161,8 @@ async fn start_server(backend: Backend) -> anyhow::Result<Target> {
             client_secret_sha256: None,
             grant_types: vec!["authorization_code".into(), "refresh_token".into()],
             scope: None,
+            jwks: None,
+            jwks_uri: None,
         },
         ClientConfig {
             client_id: RS_CLIENT.into(),
@@ -142,14 +172,35 @@ async fn start_server(backend: Backend) -> anyhow::Result<Target> {
             client_secret_sha256: Some(TokenHash::of(RS_SECRET).as_str().to_owned()),
             grant_types: vec!["authorization_code".into()],
             scope: None,
+            jwks: None,
+            jwks_uri: None,
         },
     ];
+    let documents = authorize::document_server().await;
+    let ca_file = std::env::temp_dir().join(format!("postern-bench-ca-{}.pem", std::process::id()));
+    std::fs::write(&ca_file, &documents.ca_pem)?;
+    config.outbound.allow_cidrs = vec!["127.0.0.1/32".into()];
+    config.outbound.extra_root_certs = vec![ca_file];
     let settings = config.validate()?;
     bootstrap::prepare(&store, &settings, SystemClock.now()).await?;
-    let app = Application::with_listener(listener, settings, store.clone(), Arc::new(SystemClock)).await?;
+    store
+        .create_user(&UserRecord {
+            id: "u_bench".into(),
+            username: USERNAME.into(),
+            password_hash: postern_server::passwords::hash_password(PASSWORD)?,
+            is_admin: false,
+            created_at: SystemClock.now(),
+        })
+        .await?;
+    // `cimd.test` is the fixture's name; only the resolver differs from production.
+    let fetcher =
+        SafeFetcher::with_resolver(settings.outbound.clone(), Arc::new(postern_fetch::test_fixture::resolver()))?;
+    let app = Application::with_fetcher(listener, settings, store.clone(), Arc::new(SystemClock), fetcher).await?;
     tokio::spawn(app.run(std::future::pending()));
     let http = reqwest::Client::builder().pool_max_idle_per_host(1024).build()?;
-    Ok(Target { resource: format!("{base}/demo/mcp"), base, store, http })
+    let browser =
+        reqwest::Client::builder().pool_max_idle_per_host(1024).redirect(reqwest::redirect::Policy::none()).build()?;
+    Ok(Target { resource: format!("{base}/demo/mcp"), base, store, http, browser, documents })
 }
 
 /// Codes inserted straight into the store, as /authorize would after login and consent.

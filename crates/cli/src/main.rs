@@ -25,7 +25,7 @@ enum Command {
     /// Manage local users.
     #[command(subcommand)]
     Users(commands::users::UsersCommand),
-    /// Manage pre-registered clients.
+    /// Manage pre-registered clients; list, approve or deny CIMD clients (client_id URLs).
     #[command(subcommand)]
     Clients(commands::clients::ClientsCommand),
     /// Manage token-signing keys.

@@ -176,3 +176,213 @@ fn serve_creates_the_admin_once_and_becomes_ready() {
         }
     }
 }
+
+/// A CIMD client_id and its host, for the `clients approve|deny` tests.
+const CIMD_ID: &str = "https://app.example.com/oauth/client.json";
+/// The configuration under which clients wait for `clients approve`.
+const APPROVAL: &str = "[cimd]\nunknown_domains = \"approval\"\n";
+/// 2026-11-21T00:00:00Z, when seeded clients were "seen".
+const SEEN_AT: i64 = 1_795_219_200;
+
+/// Runs `work` against the workspace's database through the store API, the way a running server
+/// would have written it (the CLI cannot create a pending client). Call after `postern migrate`.
+fn with_store<T>(dir: &Path, work: impl AsyncFnOnce(&postern_store::Store) -> T) -> T {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let url = format!("sqlite://{}/data/postern.db", dir.display());
+        let store = postern_store::Store::connect(&url).await.unwrap();
+        let result = work(&store).await;
+        store.close().await;
+        result
+    })
+}
+
+/// A migrated workspace whose inventory holds `CIMD_ID` with `status`, seen at `SEEN_AT`.
+fn workspace_with_cimd_client(status: postern_store::CimdStatus, name: Option<&str>) -> tempfile::TempDir {
+    let dir = workspace(APPROVAL);
+    assert!(postern(dir.path(), &["migrate"], None).status.success());
+    with_store(dir.path(), async |store| {
+        store.record_cimd_client_seen(CIMD_ID, "app.example.com", status, SEEN_AT).await.unwrap();
+        if let Some(client_name) = name {
+            let document = postern_store::ValidatedDocument {
+                client_name,
+                document_hash: "hash",
+                fingerprint: "fingerprint",
+                snapshot: "{}",
+            };
+            store.record_cimd_document(CIMD_ID, document, SEEN_AT).await.unwrap();
+        }
+    });
+    dir
+}
+
+/// The status and deciding party recorded for `client_id`, and the detail of the newest audit
+/// event of `kind` about it.
+fn decision_and_audit(
+    dir: &Path,
+    client_id: &str,
+    kind: &str,
+) -> (Option<(postern_store::CimdStatus, Option<String>)>, Option<serde_json::Value>) {
+    with_store(dir, async |store| {
+        let record = store.find_cimd_client(client_id).await.unwrap().map(|c| (c.status, c.decided_by));
+        let event = store
+            .recent_audit_events(100)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|e| e.kind == kind && e.client_id.as_deref() == Some(client_id));
+        let detail = event.map(|e| serde_json::from_str(e.detail.as_deref().unwrap_or("null")).unwrap());
+        (record, detail)
+    })
+}
+
+#[test]
+fn clients_list_cimd_shows_the_inventory_with_status_and_times() {
+    use postern_store::CimdStatus;
+    let dir = workspace_with_cimd_client(CimdStatus::Pending, Some("Example Agent"));
+    with_store(dir.path(), async |store| {
+        let other = "https://other.example.net/client.json";
+        store.record_cimd_client_seen(other, "other.example.net", CimdStatus::Allowed, SEEN_AT + 60).await.unwrap();
+        store.record_cimd_client_seen(other, "other.example.net", CimdStatus::Allowed, SEEN_AT + 3_661).await.unwrap();
+    });
+    let list = postern(dir.path(), &["clients", "list", "--cimd"], None);
+    assert!(list.status.success(), "{}", stderr(&list));
+    let list = stdout(&list);
+    let lines: Vec<&str> = list.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            format!("{CIMD_ID}\tpending\tExample Agent\t2026-11-21T00:00:00Z\t2026-11-21T00:00:00Z"),
+            "https://other.example.net/client.json\tallowed\t-\t2026-11-21T00:01:00Z\t2026-11-21T01:01:01Z".to_owned(),
+        ],
+        "{list}"
+    );
+    // The pre-registered listing keeps its columns, and points at clients awaiting a decision.
+    let plain = postern(dir.path(), &["clients", "list"], None);
+    assert!(plain.status.success(), "{}", stderr(&plain));
+    assert!(!stdout(&plain).contains(CIMD_ID), "{}", stdout(&plain));
+    assert!(stderr(&plain).contains("1 CIMD client(s) await approval"), "{}", stderr(&plain));
+    assert!(stderr(&plain).contains("clients list --cimd"), "{}", stderr(&plain));
+}
+
+#[test]
+fn clients_approve_lets_a_pending_cimd_client_in_and_is_audited() {
+    use postern_store::CimdStatus;
+    let dir = workspace_with_cimd_client(CimdStatus::Pending, None);
+    let approved = postern(dir.path(), &["clients", "approve", CIMD_ID], None);
+    assert!(approved.status.success(), "{}", stderr(&approved));
+    assert_eq!(
+        stdout(&approved).trim_end(),
+        format!("approved {CIMD_ID} (was pending); running servers apply this within 5 seconds")
+    );
+    assert!(!stderr(&approved).contains("note:"), "the approval takes effect: {}", stderr(&approved));
+    let (record, audit) = decision_and_audit(dir.path(), CIMD_ID, "cimd_client_approved");
+    assert_eq!(record, Some((CimdStatus::Approved, Some("cli".to_owned()))));
+    assert_eq!(audit, Some(serde_json::json!({ "by": "cli", "previous": "pending" })));
+    let list = stdout(&postern(dir.path(), &["clients", "list", "--cimd"], None));
+    assert!(list.starts_with(&format!("{CIMD_ID}\tapproved\t")), "{list}");
+    let plain = postern(dir.path(), &["clients", "list"], None);
+    assert!(!stderr(&plain).contains("await approval"), "nothing is pending any more: {}", stderr(&plain));
+}
+
+#[test]
+fn clients_deny_blocks_an_allowed_cimd_client_and_is_audited() {
+    use postern_store::CimdStatus;
+    let dir = workspace_with_cimd_client(CimdStatus::Allowed, Some("Example Agent"));
+    let denied = postern(dir.path(), &["clients", "deny", CIMD_ID], None);
+    assert!(denied.status.success(), "{}", stderr(&denied));
+    assert_eq!(
+        stdout(&denied).trim_end(),
+        format!("denied {CIMD_ID} (was allowed); running servers apply this within 5 seconds")
+    );
+    let (record, audit) = decision_and_audit(dir.path(), CIMD_ID, "cimd_client_denied");
+    assert_eq!(record, Some((CimdStatus::Denied, Some("cli".to_owned()))));
+    assert_eq!(audit, Some(serde_json::json!({ "by": "cli", "previous": "allowed" })));
+    let list = stdout(&postern(dir.path(), &["clients", "list", "--cimd"], None));
+    assert!(list.starts_with(&format!("{CIMD_ID}\tdenied\tExample Agent\t")), "{list}");
+    // An operator can change their mind.
+    let approved = postern(dir.path(), &["clients", "approve", CIMD_ID], None);
+    assert!(stdout(&approved).starts_with(&format!("approved {CIMD_ID} (was denied)")), "{}", stdout(&approved));
+}
+
+#[test]
+fn clients_approve_and_deny_pre_decide_clients_not_seen_yet() {
+    use postern_store::CimdStatus;
+    let dir = workspace(APPROVAL);
+    let approved = postern(dir.path(), &["clients", "approve", CIMD_ID], None);
+    assert!(approved.status.success(), "{}", stderr(&approved));
+    assert!(stdout(&approved).starts_with(&format!("pre-approved {CIMD_ID} ")), "{}", stdout(&approved));
+    assert!(stdout(&approved).contains("within 5 seconds"), "{}", stdout(&approved));
+    // A query is accepted: the operator may name any client a server could have accepted.
+    let with_query = "https://agents.example.org/client.json?tenant=7";
+    let denied = postern(dir.path(), &["clients", "deny", with_query], None);
+    assert!(denied.status.success(), "{}", stderr(&denied));
+    assert!(stdout(&denied).starts_with(&format!("pre-denied {with_query} ")), "{}", stdout(&denied));
+
+    let (record, audit) = decision_and_audit(dir.path(), CIMD_ID, "cimd_client_approved");
+    assert_eq!(record, Some((CimdStatus::Approved, Some("cli".to_owned()))));
+    assert_eq!(audit, Some(serde_json::json!({ "by": "cli", "previous": null })));
+    let (record, audit) = decision_and_audit(dir.path(), with_query, "cimd_client_denied");
+    assert_eq!(record, Some((CimdStatus::Denied, Some("cli".to_owned()))));
+    assert_eq!(audit, Some(serde_json::json!({ "by": "cli", "previous": null })));
+    // The host is recorded, and a server that sees the client later keeps the decision.
+    with_store(dir.path(), async |store| {
+        let seen = store.record_cimd_client_seen(CIMD_ID, "app.example.com", CimdStatus::Pending, SEEN_AT).await;
+        let seen = seen.unwrap();
+        assert_eq!((seen.host.as_str(), seen.status), ("app.example.com", CimdStatus::Approved));
+    });
+    let list = stdout(&postern(dir.path(), &["clients", "list", "--cimd"], None));
+    assert!(list.contains(&format!("{CIMD_ID}\tapproved\t-\t")), "{list}");
+    assert!(list.contains(&format!("{with_query}\tdenied\t-\t")), "{list}");
+}
+
+#[test]
+fn clients_approve_says_when_domain_policy_overrides_it() {
+    let dir = workspace("[cimd]\nunknown_domains = \"approval\"\ndeny_domains = [\"*.example.com\"]\n");
+    let approved = postern(dir.path(), &["clients", "approve", CIMD_ID], None);
+    assert!(approved.status.success(), "{}", stderr(&approved));
+    assert!(stdout(&approved).starts_with(&format!("pre-approved {CIMD_ID} ")), "{}", stdout(&approved));
+    let note = stderr(&approved);
+    assert!(note.contains("note: this configuration refuses app.example.com"), "{note}");
+    assert!(note.contains("cimd.deny_domains"), "{note}");
+    let allowed = workspace(APPROVAL);
+    let approved = postern(allowed.path(), &["clients", "approve", "https://app.example.net/client.json"], None);
+    assert!(approved.status.success(), "{}", stderr(&approved));
+    assert!(!stderr(&approved).contains("note:"), "{}", stderr(&approved));
+}
+
+#[test]
+fn clients_approve_and_deny_reject_what_is_not_a_cimd_client_id() {
+    let dir = workspace("");
+    let cases = [
+        ("deny", "http://app.example.com/client.json", "https scheme"),
+        ("deny", "https://app.example.com/", "must have a path"),
+        ("deny", "https://app.example.com/oauth/../client.json", ". or .. path segments"),
+        ("approve", "https://user@app.example.com/client.json", "username or password"),
+        ("approve", "https://App.Example.com/client.json", "canonical form"),
+        ("deny", "svc", "postern clients add"),
+    ];
+    for (verb, client_id, message) in cases {
+        let output = postern(dir.path(), &["clients", verb, client_id], None);
+        assert!(!output.status.success(), "{verb} {client_id} must fail: {}", stdout(&output));
+        let error = stderr(&output);
+        assert!(error.contains(client_id) && error.contains("not a"), "{verb} {client_id}: {error}");
+        assert!(error.contains(message), "{verb} {client_id}: {error}");
+    }
+    let list = postern(dir.path(), &["clients", "list", "--cimd"], None);
+    assert!(list.status.success(), "{}", stderr(&list));
+    assert_eq!(stdout(&list), "", "a rejected client_id must not enter the inventory");
+}
+
+#[test]
+fn clients_help_explains_approve_deny_and_the_cimd_listing() {
+    let dir = workspace("");
+    let help = stdout(&postern(dir.path(), &["clients", "--help"], None));
+    assert!(help.contains("approve") && help.contains("deny") && help.contains("CIMD"), "{help}");
+    let approve = stdout(&postern(dir.path(), &["clients", "approve", "--help"], None));
+    assert!(approve.contains("pending") && approve.contains("pre-approved"), "{approve}");
+    let deny = stdout(&postern(dir.path(), &["clients", "deny", "--help"], None));
+    assert!(deny.contains("pre-denied"), "{deny}");
+    let list = stdout(&postern(dir.path(), &["clients", "list", "--help"], None));
+    assert!(list.contains("--cimd") && list.contains("RFC 3339"), "{list}");
+}

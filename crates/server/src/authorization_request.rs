@@ -77,7 +77,7 @@ impl DocumentClient {
 /// identified by a metadata document that is not cached is fetched only after authentication,
 /// and until then nothing is known about its redirect URIs.
 pub enum Authorization {
-    Ready(AuthorizationRequest),
+    Ready(Box<AuthorizationRequest>),
     SignInFirst(SignInFirst),
 }
 
@@ -166,7 +166,7 @@ impl Authorization {
                 }));
             }
         };
-        AuthorizationRequest::validate(state, params, trusted).map(Self::Ready)
+        AuthorizationRequest::validate(state, params, *trusted).map(|request| Self::Ready(Box::new(request)))
     }
 }
 
@@ -254,7 +254,7 @@ struct Trusted {
 }
 
 enum TrustedClient {
-    Known(Trusted),
+    Known(Box<Trusted>),
     SignInFirst(ClientIdUrl),
 }
 
@@ -306,7 +306,7 @@ async fn trusted_client_and_redirect(
         },
     };
     let consent_redirect = if document.is_some() { matched.as_str().to_owned() } else { String::new() };
-    Ok(TrustedClient::Known(Trusted { client, document, redirect_uri, consent_redirect }))
+    Ok(TrustedClient::Known(Box::new(Trusted { client, document, redirect_uri, consent_redirect })))
 }
 
 /// R127–R130: one resource per token; a missing resource means the only configured one.

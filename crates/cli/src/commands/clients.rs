@@ -1,11 +1,17 @@
 use super::{now, open_store, settings};
-use anyhow::bail;
+use anyhow::{Context, bail};
 use clap::Subcommand;
 use postern_core::client::validate_registered_client_id;
-use postern_core::{OpaqueToken, ScopeSet, TokenEndpointAuthMethod};
-use postern_server::config::validate_redirect_uris;
-use postern_store::{ClientRecord, ClientSource};
+use postern_core::domain_policy::DomainDecision;
+use postern_core::{ClientIdUrl, OpaqueToken, ScopeSet, TokenEndpointAuthMethod};
+use postern_server::config::{CimdSettings, validate_redirect_uris};
+use postern_store::{AuditEvent, CimdClientRecord, CimdStatus, ClientRecord, ClientSource, Store};
 use std::path::Path;
+
+/// What `approve`/`deny` promise about running servers: /authorize reads a CIMD client's
+/// inventory entry through a per-node cache of 5 seconds (`INVENTORY_TTL_SECS` in
+/// postern-server's `cimd` module).
+const APPLY_DELAY_NOTE: &str = "running servers apply this within 5 seconds";
 
 #[derive(Subcommand)]
 pub enum ClientsCommand {
@@ -28,10 +34,49 @@ pub enum ClientsCommand {
         #[arg(long)]
         no_refresh_tokens: bool,
     },
-    /// List pre-registered clients.
-    List,
+    /// List pre-registered clients, or with --cimd the Client ID Metadata Document inventory.
+    ///
+    /// Without --cimd: one line per pre-registered client, tab-separated: client_id, token
+    /// endpoint auth method, source (config or cli), name, redirect URIs.
+    ///
+    /// With --cimd: one line per CIMD client this server has seen or an operator has decided,
+    /// tab-separated: client_id, status (allowed, pending, approved, denied), client_name ("-"
+    /// before a valid document was fetched), first seen, last seen (UTC, RFC 3339).
+    List {
+        // The two inventories stay separate commands rather than one mixed listing: their
+        // columns differ, and scripts that read the tab-separated pre-registered listing keep
+        // working. When CIMD clients await a decision, plain `list` says so on stderr, so an
+        // operator who only knows `clients list` still finds them.
+        /// List CIMD clients (https client_ids) and their approval status instead.
+        #[arg(long)]
+        cimd: bool,
+    },
     /// Remove a client added with `clients add` and revoke its grants.
     Remove { client_id: String },
+    /// Approve a CIMD client: it may be used even though its domain is not in `cimd.allow_domains`.
+    ///
+    /// CLIENT_ID is the client's metadata document URL, exactly as the client sends it (see
+    /// `clients list --cimd`). A client waiting as "pending" (`cimd.unknown_domains = "approval"`)
+    /// can sign users in from then on. A client the server has not seen yet is pre-approved.
+    /// Domain policy comes first: an approval does not override `cimd.deny_domains` or
+    /// `cimd.unknown_domains = "deny"` (the command says so when the configuration does that).
+    /// Running servers apply it within 5 seconds.
+    Approve {
+        /// The client's metadata document URL, e.g. https://app.example.com/oauth/client.json
+        #[arg(value_name = "CLIENT_ID")]
+        client_id: String,
+    },
+    /// Deny a CIMD client: new authorization requests naming it are refused.
+    ///
+    /// CLIENT_ID is the client's metadata document URL, exactly as the client sends it (see
+    /// `clients list --cimd`). Works for pending, allowed and previously approved clients alike;
+    /// a client the server has not seen yet is pre-denied. Running servers apply it within 5
+    /// seconds.
+    Deny {
+        /// The client's metadata document URL, e.g. https://app.example.com/oauth/client.json
+        #[arg(value_name = "CLIENT_ID")]
+        client_id: String,
+    },
 }
 
 pub async fn run(config: Option<&Path>, command: ClientsCommand) -> anyhow::Result<()> {
@@ -60,6 +105,8 @@ pub async fn run(config: Option<&Path>, command: ClientsCommand) -> anyhow::Resu
                 token_endpoint_auth_method: method.as_str().to_owned(),
                 secret_hash: secret.as_ref().map(|s| s.hash().as_str().to_owned()),
                 scope: scope.map(|s| s.to_string()),
+                jwks: None,
+                jwks_uri: None,
                 source: ClientSource::Cli,
                 created_at: now(),
             };
@@ -70,19 +117,27 @@ pub async fn run(config: Option<&Path>, command: ClientsCommand) -> anyhow::Resu
                 println!("The secret is stored only as a hash; it is shown only this once.");
             }
         }
-        ClientsCommand::List => {
+        ClientsCommand::List { cimd: false } => {
             for client in store.list_clients().await? {
                 println!(
                     "{}\t{}\t{}\t{}\t{}",
                     client.client_id,
                     client.token_endpoint_auth_method,
-                    match client.source {
-                        ClientSource::Config => "config",
-                        ClientSource::Cli => "cli",
-                    },
+                    client.source.as_str(),
                     client.client_name,
                     client.redirect_uris.join(" ")
                 );
+            }
+            let pending = store.list_cimd_clients().await?.iter().filter(|c| c.status == CimdStatus::Pending).count();
+            if pending > 0 {
+                eprintln!(
+                    "{pending} CIMD client(s) await approval: see `postern clients list --cimd`, then `postern clients approve|deny CLIENT_ID`"
+                );
+            }
+        }
+        ClientsCommand::List { cimd: true } => {
+            for client in store.list_cimd_clients().await? {
+                println!("{}", cimd_line(&client));
             }
         }
         ClientsCommand::Remove { client_id } => {
@@ -90,11 +145,144 @@ pub async fn run(config: Option<&Path>, command: ClientsCommand) -> anyhow::Resu
                 println!("removed client {client_id}; its grants are revoked");
             } else if store.find_client(&client_id).await?.is_some() {
                 bail!("client {client_id} comes from the configuration file; remove it there");
+            } else if store.find_cimd_client(&client_id).await?.is_some() {
+                bail!("{client_id} is a CIMD client; use `postern clients deny` to refuse it");
             } else {
                 bail!("no client {client_id}");
             }
         }
+        ClientsCommand::Approve { client_id } => {
+            let url = parse_cimd_client_id(&client_id)?;
+            println!("{}", decide(&store, &url, CimdStatus::Approved, now()).await?);
+            if let Some(note) = approval_without_effect(&settings.cimd, url.host()) {
+                eprintln!("note: {note}");
+            }
+        }
+        ClientsCommand::Deny { client_id } => {
+            let url = parse_cimd_client_id(&client_id)?;
+            println!("{}", decide(&store, &url, CimdStatus::Denied, now()).await?);
+        }
     }
     store.close().await;
     Ok(())
+}
+
+/// Why an approval would change nothing under this configuration: the server applies domain
+/// policy before it reads the inventory, and only a host that needs approval looks at it.
+fn approval_without_effect(cimd: &CimdSettings, host: &str) -> Option<String> {
+    if !cimd.enabled {
+        return Some("CIMD is disabled in this configuration (cimd.enabled = false); the approval is kept for when it is enabled".to_owned());
+    }
+    (cimd.domains.decide(host) == DomainDecision::Deny).then(|| {
+        format!(
+            "this configuration refuses {host} (cimd.deny_domains or cimd.unknown_domains = \"deny\"), \
+             which an approval does not override; the approval is kept for when the policy changes"
+        )
+    })
+}
+
+/// A query is accepted (R061 allows one): the operator may name any client a server accepted,
+/// whatever that server's `allow_query` setting.
+fn parse_cimd_client_id(raw: &str) -> anyhow::Result<ClientIdUrl> {
+    ClientIdUrl::parse(raw, true).with_context(|| {
+        if ClientIdUrl::is_url_shaped(raw) {
+            format!("'{raw}' is not a valid CIMD client_id")
+        } else {
+            format!(
+                "'{raw}' is not a CIMD client_id (an https URL of a client metadata document); \
+                 pre-registered clients are managed with `postern clients add` and `remove`"
+            )
+        }
+    })
+}
+
+/// Records an operator's decision and its audit event; returns the line to print.
+async fn decide(store: &Store, url: &ClientIdUrl, status: CimdStatus, now: i64) -> anyhow::Result<String> {
+    let client_id = url.as_str();
+    let previous = store.find_cimd_client(client_id).await?.map(|c| c.status);
+    if previous.is_none() {
+        // Pre-decided: the server keeps this status when the client first shows up.
+        store.record_cimd_client_seen(client_id, url.host(), status, now).await?;
+    }
+    // Also after a pre-decision insert: it records who decided, and it wins if a server
+    // recorded the client as pending in between.
+    if !store.decide_cimd_client(client_id, status, "cli", now).await? {
+        bail!("CIMD client {client_id} vanished from the inventory while being decided; try again");
+    }
+    let (kind, verb) = match status {
+        CimdStatus::Denied => ("cimd_client_denied", "denied"),
+        _ => ("cimd_client_approved", "approved"),
+    };
+    let event = AuditEvent {
+        client_id: Some(client_id.to_owned()),
+        detail: serde_json::json!({ "by": "cli", "previous": previous.map(CimdStatus::as_str) }),
+        ..AuditEvent::new(kind)
+    };
+    store.record_audit(&event, now).await?;
+    Ok(match previous {
+        Some(previous) => format!("{verb} {client_id} (was {}); {APPLY_DELAY_NOTE}", previous.as_str()),
+        None => format!("pre-{verb} {client_id} (not seen by this server yet); {APPLY_DELAY_NOTE}"),
+    })
+}
+
+fn cimd_line(client: &CimdClientRecord) -> String {
+    format!(
+        "{}\t{}\t{}\t{}\t{}",
+        client.client_id,
+        client.status.as_str(),
+        client.client_name.as_deref().map_or_else(|| "-".to_owned(), printable),
+        rfc3339(client.first_seen),
+        rfc3339(client.last_seen)
+    )
+}
+
+/// The name comes from a document on the internet: the server refuses control characters, and
+/// this keeps a terminal safe from any that reach the database another way (also tabs, which
+/// would shift columns).
+fn printable(name: &str) -> String {
+    name.chars().map(|c| if c.is_control() { '\u{fffd}' } else { c }).collect()
+}
+
+/// Unix seconds as an RFC 3339 UTC timestamp (`2026-11-21T09:30:00Z`).
+fn rfc3339(unix: i64) -> String {
+    let (days, secs) = (unix.div_euclid(86_400), unix.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's `civil_from_days`).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", secs / 3_600, secs % 3_600 / 60, secs % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unix_seconds_format_as_rfc3339() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_795_219_200 + 3_661), "2026-11-21T01:01:01Z");
+        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59Z");
+        assert_eq!(rfc3339(4_102_444_799), "2099-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn names_lose_control_characters() {
+        assert_eq!(printable("Agent\t\u{1b}[31m"), "Agent\u{fffd}\u{fffd}[31m");
+    }
+
+    #[test]
+    fn registered_ids_get_a_hint_and_bad_urls_name_the_rule() {
+        let error = format!("{:#}", parse_cimd_client_id("svc").unwrap_err());
+        assert!(error.contains("clients add"), "{error}");
+        let error = format!("{:#}", parse_cimd_client_id("https://app.example.com/").unwrap_err());
+        assert!(error.contains("must have a path"), "{error}");
+        assert!(parse_cimd_client_id("https://app.example.com/c.json?v=1").is_ok());
+    }
 }

@@ -249,6 +249,8 @@ async fn load(state: &AppState, url: &ClientIdUrl) -> Result<(MetadataClient, Op
         snapshot,
     };
     record_document(state, &client, &fetched.body).await?;
+    // The cached inventory entry predates this document's snapshot.
+    state.cimd.lock_inventory().remove(url.as_str());
     Ok((client, lifetime(&fetched.cache_headers(), settings.cache_bounds)))
 }
 

@@ -189,9 +189,16 @@ pub async fn login_post(
     if let Some(key) = user_key {
         state.login_failures_by_user.clear(key);
     }
-    let result = async {
+    let new_session = match async {
         state.store.record_audit(&audit_base, now).await?;
-        let new_session = session::start(&state, &session, &user.id).await?;
+        session::start(&state, &session, &user.id).await
+    }
+    .await
+    {
+        Ok(new_session) => new_session,
+        Err(error) => return failure_response(&state, AuthorizeFailure::Store(error), true),
+    };
+    let result = async {
         // Signed in now: a metadata document not fetched before may be fetched (DESIGN §4).
         let request = match authorization {
             Authorization::Ready(request) => request,
@@ -202,11 +209,12 @@ pub async fn login_post(
                 }
             },
         };
-        let response = proceed(&state, &request, &new_session, true, ip, true).await?;
-        Ok::<_, AuthorizeFailure>(with_session_cookie(&state, &new_session, response))
+        proceed(&state, &request, &new_session, true, ip, true).await
     }
     .await;
-    result.unwrap_or_else(|failure| failure_response(&state, failure, true))
+    // The user is signed in even when the request then fails (a client awaiting approval, say).
+    let response = result.unwrap_or_else(|failure| failure_response(&state, failure, true));
+    with_session_cookie(&state, &new_session, response)
 }
 
 /// The per-account throttling key: only a name that could be a username (at most 64 bytes, as

@@ -1,7 +1,9 @@
 //! Shared fixtures: a real server on 127.0.0.1:0 with an isolated database, a client with
 //! redirects disabled, and typed helpers for each step of the flow.
 
+pub use crate::documents::{DocumentServer, Route, client_document};
 use postern_core::{Clock, FixedClock, PkceVerifier, SystemClock};
+use postern_fetch::{SafeFetcher, test_fixture};
 use postern_server::config::{ClientConfig, Config};
 use postern_server::{Application, bootstrap};
 use postern_store::test_support::{Backend, IsolationGuard, isolated_store};
@@ -123,6 +125,25 @@ impl TestApp {
 
     /// Starts a server; `adjust` may change the configuration before it is validated.
     pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Self {
+        Self::spawn_inner(backend, None, adjust).await
+    }
+
+    /// Starts a server that fetches metadata documents from `documents` (and nowhere else):
+    /// it trusts the fixture's CA through `outbound.extra_root_certs`, may reach 127.0.0.1
+    /// through `outbound.allow_cidrs`, and resolves `cimd.test` to the fixture.
+    pub async fn spawn_with_documents(
+        backend: Backend,
+        documents: &DocumentServer,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Self {
+        Self::spawn_inner(backend, Some(documents), adjust).await
+    }
+
+    async fn spawn_inner(
+        backend: Backend,
+        documents: Option<&DocumentServer>,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Self {
         let (store, database, guard) = isolated_store(backend).await.expect("isolated store");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -161,6 +182,10 @@ impl TestApp {
                 jwks_uri: None,
             },
         ];
+        if let Some(documents) = documents {
+            config.outbound.allow_cidrs = vec!["127.0.0.1/32".into()];
+            config.outbound.extra_root_certs = vec![documents.ca_file()];
+        }
         adjust(&mut config);
         let issuer = config.issuer.clone();
         let settings = config.validate().expect("valid test configuration");
@@ -176,7 +201,15 @@ impl TestApp {
             })
             .await
             .unwrap();
-        let app = Application::with_listener(listener, settings, store.clone(), Arc::new(clock.clone())).await.unwrap();
+        // Only the resolver differs from production: `cimd.test` has no public DNS.
+        let fetcher = match documents {
+            Some(_) => SafeFetcher::with_resolver(settings.outbound.clone(), Arc::new(test_fixture::resolver())),
+            None => SafeFetcher::new(settings.outbound.clone()),
+        }
+        .unwrap();
+        let app = Application::with_fetcher(listener, settings, store.clone(), Arc::new(clock.clone()), fetcher)
+            .await
+            .unwrap();
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(app.run(async move {
             let _ = stopped.await;
