@@ -2,9 +2,11 @@
 //! PostgreSQL (see `support::backend_tests!`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod documents;
 mod support;
 
 mod authorize_errors;
+mod cimd_flow;
 mod client_ip;
 mod full_flow;
 mod hostile_input;
