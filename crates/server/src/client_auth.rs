@@ -196,9 +196,7 @@ async fn verify_assertion(
     let rules = AssertionRules { client_id: &client.client_id, audiences: &audiences, now };
     let keys = |fresh| state.client_keys.for_client(state, client, fresh);
     let unavailable = |error| match error {
-        KeysUnavailable::Client(reason) => {
-            AppError::OAuth(OAuthError::invalid_client(format!("the client's keys are not usable: {reason}")))
-        }
+        KeysUnavailable::Client(reason) => AppError::OAuth(OAuthError::invalid_client(reason)),
         KeysUnavailable::Server(error) => error,
     };
     let mut verified = verify_client_assertion(assertion, &*keys(false).await.map_err(unavailable)?, &rules);

@@ -1,6 +1,7 @@
 //! Authorization server metadata (RFC 8414) and its OIDC discovery alias, with the same
 //! capability fields in both (R040–R050, §4 Q13).
 
+use crate::client_assertion::SIGNING_ALGORITHMS;
 use crate::config::Settings;
 use crate::state::AppState;
 use axum::Json;
@@ -8,10 +9,6 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
-
-/// What `private_key_jwt` assertions may be signed with (client_assertion verifies these).
-const ASSERTION_SIGNING_ALGORITHMS: [&str; 9] =
-    ["ES256", "ES384", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "EdDSA"];
 
 pub fn document(settings: &Settings) -> Value {
     let issuer = &settings.issuer;
@@ -28,11 +25,11 @@ pub fn document(settings: &Settings) -> Value {
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": auth_methods,
-        "token_endpoint_auth_signing_alg_values_supported": ASSERTION_SIGNING_ALGORITHMS,
+        "token_endpoint_auth_signing_alg_values_supported": SIGNING_ALGORITHMS,
         "revocation_endpoint_auth_methods_supported": auth_methods,
-        "revocation_endpoint_auth_signing_alg_values_supported": ASSERTION_SIGNING_ALGORITHMS,
+        "revocation_endpoint_auth_signing_alg_values_supported": SIGNING_ALGORITHMS,
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
-        "introspection_endpoint_auth_signing_alg_values_supported": ASSERTION_SIGNING_ALGORITHMS,
+        "introspection_endpoint_auth_signing_alg_values_supported": SIGNING_ALGORITHMS,
         "client_id_metadata_document_supported": settings.cimd.enabled,
         "scopes_supported": settings.all_scopes().iter().map(|s| s.as_str()).collect::<Vec<_>>(),
         "authorization_response_iss_parameter_supported": true,
