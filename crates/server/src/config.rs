@@ -656,4 +656,71 @@ mod tests {
         config.clients[0].grant_types = vec!["authorization_code".into(), "implicit".into()];
         assert!(config.validate().unwrap_err().to_string().contains("implicit"));
     }
+
+    fn error_of(adjust: impl FnOnce(&mut Config)) -> String {
+        let mut config = Config::default();
+        adjust(&mut config);
+        config.validate().unwrap_err().to_string()
+    }
+
+    #[test]
+    fn cimd_and_outbound_sections_are_validated_naming_the_key() {
+        assert!(error_of(|c| c.cimd.unknown_domains = "maybe".into()).contains("cimd.unknown_domains"));
+        assert!(error_of(|c| c.cimd.allow_domains = vec!["Bad Host".into()]).contains("cimd.allow_domains"));
+        assert!(error_of(|c| c.cimd.deny_domains = vec!["*.".into()]).contains("cimd.deny_domains"));
+        assert!(error_of(|c| c.cimd.max_document_bytes = 10).contains("cimd.max_document_bytes"));
+        assert!(error_of(|c| c.cimd.cache_min_secs = 100_000).contains("cache_min_secs"));
+        assert!(error_of(|c| c.outbound.allow_cidrs = vec!["10.0.0.0/33".into()]).contains("outbound.allow_cidrs"));
+        assert!(error_of(|c| c.outbound.total_timeout_ms = 0).contains("outbound.total_timeout_ms"));
+        let missing = error_of(|c| c.outbound.extra_root_certs = vec!["/nonexistent/ca.pem".into()]);
+        assert!(missing.contains("outbound.extra_root_certs") && missing.contains("/nonexistent/ca.pem"), "{missing}");
+    }
+
+    #[test]
+    fn cimd_defaults_accept_any_https_client_with_the_documented_bounds() {
+        let settings = Config::default().validate().unwrap();
+        assert!(settings.cimd.enabled && !settings.cimd.allow_query);
+        assert_eq!(settings.cimd.domains.decide("any.example"), postern_core::domain_policy::DomainDecision::Allow);
+        assert_eq!(settings.cimd.max_document_bytes, 16 * 1024);
+        assert_eq!(settings.outbound.total_timeout, Duration::from_secs(5));
+        assert!(settings.outbound.allow_cidrs.is_empty());
+    }
+
+    fn jwt_client(jwks: Option<&str>, jwks_uri: Option<&str>) -> ClientConfig {
+        ClientConfig {
+            client_id: "jwt".into(),
+            client_name: None,
+            redirect_uris: vec!["https://app.example/cb".into()],
+            token_endpoint_auth_method: "private_key_jwt".into(),
+            client_secret_sha256: None,
+            grant_types: default_grant_types(),
+            scope: None,
+            jwks: jwks.map(str::to_owned),
+            jwks_uri: jwks_uri.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn r080_a_private_key_jwt_client_needs_exactly_one_source_of_public_keys() {
+        let public = r#"{"keys":[{"kty":"EC","crv":"P-256","kid":"k","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}"#;
+        let with = |client: ClientConfig| error_of(|c| c.clients.push(client));
+        assert!(with(jwt_client(None, None)).contains("set jwks or jwks_uri"));
+        assert!(with(jwt_client(Some(public), Some("https://app.example/jwks"))).contains("not both"));
+        assert!(with(jwt_client(None, Some("http://app.example/jwks"))).contains("https"));
+        assert!(with(jwt_client(Some("{not json"), None)).contains("not valid JSON"));
+        let private = public.replace(r#""kid":"k""#, r#""kid":"k","d":"secret""#);
+        assert!(with(jwt_client(Some(&private), None)).contains("jwks"));
+        let mut secret = jwt_client(Some(public), None);
+        secret.client_secret_sha256 = Some("a".repeat(64));
+        assert!(with(secret).contains("client_secret_sha256"));
+        let mut public_client = jwt_client(None, Some("https://app.example/jwks"));
+        public_client.token_endpoint_auth_method = "none".into();
+        assert!(with(public_client).contains("only for private_key_jwt"));
+
+        let mut config = Config::default();
+        config.clients.push(jwt_client(Some(public), None));
+        let settings = config.validate().unwrap();
+        assert_eq!(settings.clients[0].auth_method, TokenEndpointAuthMethod::PrivateKeyJwt);
+        assert!(settings.clients[0].jwks.is_some());
+    }
 }

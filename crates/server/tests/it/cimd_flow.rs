@@ -4,10 +4,6 @@
 //! a changed document and the domain policy.
 
 use crate::support::*;
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
-use jsonwebtoken::jwk::Jwk;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use postern_core::Clock;
 use postern_store::CimdStatus;
 use postern_store::test_support::Backend;
@@ -102,31 +98,6 @@ async fn cimd_public_client_full_flow(backend: Backend) {
     assert_eq!(again.status, 302, "{}", again.body);
     assert!(again.location_param("code").is_some());
     assert_eq!(documents.hits("/agent/client.json"), 1, "R088: served from the cache");
-}
-
-/// An ES256 key pair: the private half signs assertions, the public JWK is published.
-struct ClientKey {
-    private: EncodingKey,
-    public: serde_json::Value,
-}
-
-impl ClientKey {
-    fn generate(kid: &str) -> Self {
-        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new()).unwrap();
-        let private = EncodingKey::from_ec_der(pkcs8.as_ref());
-        let mut public = serde_json::to_value(Jwk::from_encoding_key(&private, Algorithm::ES256).unwrap()).unwrap();
-        public["kid"] = json!(kid);
-        public["use"] = json!("sig");
-        Self { private, public }
-    }
-
-    fn assertion(&self, client_id: &str, audience: &str, jti: &str, now: i64) -> String {
-        let mut header = Header::new(Algorithm::ES256);
-        header.kid = self.public["kid"].as_str().map(str::to_owned);
-        let claims =
-            json!({ "iss": client_id, "sub": client_id, "aud": audience, "jti": jti, "iat": now, "exp": now + 60 });
-        jsonwebtoken::encode(&header, &claims, &self.private).unwrap()
-    }
 }
 
 async fn cimd_private_key_jwt_client_full_flow(backend: Backend) {

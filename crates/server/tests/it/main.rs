@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod documents;
+mod signing;
 mod support;
 
 mod authorize_errors;
@@ -14,6 +15,7 @@ mod introspect_revoke;
 mod login_and_consent;
 mod logs;
 mod metadata;
+mod private_key_jwt;
 mod security;
 mod token_code_grant;
 mod token_refresh;

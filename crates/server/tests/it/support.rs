@@ -2,6 +2,7 @@
 //! redirects disabled, and typed helpers for each step of the flow.
 
 pub use crate::documents::{DocumentServer, Route, client_document};
+pub use crate::signing::ClientKey;
 use postern_core::{Clock, FixedClock, PkceVerifier, SystemClock};
 use postern_fetch::{SafeFetcher, test_fixture};
 use postern_server::config::{ClientConfig, Config};
