@@ -10,7 +10,7 @@ use std::ops::Deref;
 use postern_fetch::test_fixture::TlsServer;
 
 pub use postern_fetch::test_fixture::{HOST, resolver};
-pub use routes::{GOOD_JSON, GZIPPED_JSON_LEN, OVERSIZE};
+pub use routes::{GOOD_JSON, OVERSIZE};
 
 pub const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
