@@ -8,6 +8,7 @@ mod support;
 
 mod authorize_errors;
 mod cimd_flow;
+mod cimd_hostile;
 mod client_ip;
 mod full_flow;
 mod hostile_input;
