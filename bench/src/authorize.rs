@@ -151,7 +151,7 @@ fn hidden_fields(body: &str) -> Vec<(&'static str, String)> {
     NAMES
         .iter()
         .filter_map(|name| {
-            let value = attribute_after(body, &format!("type=\"hidden\" name=\"{name}\" value=\""))?;
+            let value = attribute_after(body, &format!("name=\"{name}\" value=\""))?;
             Some((*name, html_unescape(&value)))
         })
         .collect()

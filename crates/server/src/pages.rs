@@ -33,6 +33,8 @@ pub struct ConsentPage<'a> {
     pub hidden: &'a [Hidden],
     pub client_name: &'a str,
     pub client_id: &'a str,
+    /// Which document the user is shown (`""` for pre-registered clients); the form sends it back.
+    pub document_fingerprint: &'a str,
     /// For a metadata-document client: the host that published its name and logo (R094).
     pub verified_host: Option<&'a str>,
     /// Postern's own URL of the client's cached logo (R090).

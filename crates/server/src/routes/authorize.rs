@@ -239,6 +239,17 @@ pub async fn consent_post(
         // The session expired while the consent page was open.
         return login_page(&state, (&authorization).into(), &session, "", None, StatusCode::OK);
     };
+    // R091: the approval is for the document the user saw. If it changed while the page was
+    // open (redirect URIs, auth method or keys), show the new one instead of approving it.
+    if params.get("decision") == Some("approve")
+        && params.get("document_fingerprint").unwrap_or_default() != request.client_fingerprint()
+    {
+        let username = match state.store.find_user(&user_session.user_id).await {
+            Ok(user) => user.map(|u| u.username).unwrap_or_default(),
+            Err(error) => return failure_response(&state, AuthorizeFailure::Store(error), true),
+        };
+        return consent_page(&state, request, &session, &username);
+    }
     let now = state.now();
     let audit = |kind| AuditEvent {
         client_id: Some(request.client.client_id.clone()),
@@ -373,6 +384,7 @@ fn consent_page(
     let redirect = RedirectUri::parse(&request.redirect_uri).ok();
     let document = request.document.as_ref().map(|d| &d.client);
     let page = ConsentPage {
+        document_fingerprint: request.client_fingerprint(),
         verified_host: document.map(|d| d.url.host()),
         logo_url: document.filter(|d| d.logo.is_some()).map(|d| {
             let query =

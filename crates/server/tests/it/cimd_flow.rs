@@ -15,6 +15,7 @@ backend_tests!(
     cimd_public_client_full_flow,
     cimd_private_key_jwt_client_full_flow,
     r091_a_security_relevant_document_change_asks_for_consent_again,
+    r091_approving_a_document_that_changed_meanwhile_shows_the_new_one,
     the_code_uses_the_pinned_document_and_token_endpoint_never_fetches,
     r085_denied_domains_are_refused_before_any_fetch,
     r085_unknown_domains_wait_for_administrator_approval,
@@ -226,6 +227,33 @@ async fn r091_a_security_relevant_document_change_asks_for_consent_again(backend
     assert_eq!(changes.len(), 2, "{changes:?}");
     assert_eq!(changes.iter().filter(|d| d["security_relevant"] == true).count(), 1, "{changes:?}");
     assert_eq!(documents.hits(path), 5);
+}
+
+async fn r091_approving_a_document_that_changed_meanwhile_shows_the_new_one(backend: Backend) {
+    let documents = DocumentServer::start().await;
+    let path = "/racing/client.json";
+    let client_id = documents.url(path);
+    let serve = |redirects: &[&str]| {
+        let route = Route::json(&client_document(&client_id, "Racing", redirects)).header("cache-control", "no-store");
+        documents.serve(path, route);
+    };
+    serve(&[LOOPBACK_REDIRECT]);
+    let app = TestApp::spawn_with_documents(backend, &documents, |_| {}).await;
+    let params = cimd_params(&app, &client_id, LOOPBACK_REDIRECT);
+    let login_page = app.authorize(&params, None).await;
+    let anonymous = login_page.session_cookie().unwrap();
+    let (consent_page, cookie) = app.login(&login_page, &anonymous, &params, PASSWORD).await;
+    assert_eq!(consent_page.status, 200, "{}", consent_page.body);
+
+    // While the page is open, the document gains a redirect URI.
+    serve(&[LOOPBACK_REDIRECT, "https://added.example/cb"]);
+    let again = app.consent(&consent_page, &cookie, &params, "approve").await;
+    assert_eq!(again.status, 200, "the new document is shown, not approved: {}", again.body);
+    assert_ne!(again.hidden_value("document_fingerprint"), consent_page.hidden_value("document_fingerprint"));
+    assert_eq!(app.audit_count("consent_granted").await, 0);
+    let redirect = app.consent(&again, &cookie, &params, "approve").await;
+    assert_eq!(redirect.status, 303, "{}", redirect.body);
+    assert!(redirect.location_param("code").is_some());
 }
 
 async fn the_code_uses_the_pinned_document_and_token_endpoint_never_fetches(backend: Backend) {

@@ -110,6 +110,14 @@ impl Reply {
         self.headers.get_all(SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_owned()).collect()
     }
 
+    /// The value of a hidden form field on this page.
+    pub fn hidden_value(&self, name: &str) -> Option<String> {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start = self.body.find(&marker)? + marker.len();
+        let end = self.body[start..].find('"')?;
+        Some(self.body[start..start + end].to_owned())
+    }
+
     /// The CSRF token of the form on this page.
     pub fn csrf_token(&self) -> String {
         let marker = "name=\"csrf_token\" value=\"";
@@ -302,6 +310,9 @@ impl TestApp {
     pub async fn consent(&self, page: &Reply, cookie: &str, params: &[(String, String)], decision: &str) -> Reply {
         let mut form = params.to_vec();
         form.push(("csrf_token".into(), page.csrf_token()));
+        if let Some(fingerprint) = page.hidden_value("document_fingerprint") {
+            form.push(("document_fingerprint".into(), fingerprint));
+        }
         form.push(("decision".into(), decision.into()));
         self.post_form("/consent", Some(cookie), &form).await
     }
