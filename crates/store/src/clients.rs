@@ -9,6 +9,8 @@ pub enum ClientSource {
     /// Resolved from a Client ID Metadata Document; never stored in `clients` (the inventory
     /// is `cimd_clients`).
     MetadataDocument,
+    /// Registered itself through `POST /register` (RFC 7591): publisher not verified.
+    Dcr,
 }
 
 impl ClientSource {
@@ -17,6 +19,7 @@ impl ClientSource {
             Self::Config => "config",
             Self::Cli => "cli",
             Self::MetadataDocument => "metadata_document",
+            Self::Dcr => "dcr",
         }
     }
 
@@ -24,6 +27,7 @@ impl ClientSource {
         match raw {
             "config" => Ok(Self::Config),
             "cli" => Ok(Self::Cli),
+            "dcr" => Ok(Self::Dcr),
             other => Err(StoreError::Corrupt(format!("unknown client source '{other}'"))),
         }
     }
@@ -91,27 +95,49 @@ macro_rules! select_clients {
     };
 }
 
+/// The INSERT of one client row, for either backend (used inside transactions too).
+macro_rules! insert_client_query {
+    ($client:expr) => {
+        sqlx::query(
+            "INSERT INTO clients (client_id, client_name, redirect_uris, grant_types, token_endpoint_auth_method, secret_hash, scope, jwks, jwks_uri, source, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(&$client.client_id)
+        .bind(&$client.client_name)
+        .bind($crate::to_json_list(&$client.redirect_uris))
+        .bind($crate::to_json_list(&$client.grant_types))
+        .bind(&$client.token_endpoint_auth_method)
+        .bind(&$client.secret_hash)
+        .bind(&$client.scope)
+        .bind(&$client.jwks)
+        .bind(&$client.jwks_uri)
+        .bind($client.source.as_str())
+        .bind($client.created_at)
+    };
+}
+pub(crate) use insert_client_query;
+
+/// Revokes every grant and refresh token of a removed client, inside the caller's transaction.
+macro_rules! revoke_client_grants {
+    ($tx:expr, $client_id:expr, $now:expr) => {
+        sqlx::query("UPDATE grants SET revoked_at = $2 WHERE client_id = $1 AND revoked_at IS NULL")
+            .bind($client_id)
+            .bind($now)
+            .execute($tx)
+            .await?;
+        sqlx::query("UPDATE refresh_tokens SET revoked_at = $2 WHERE client_id = $1 AND revoked_at IS NULL")
+            .bind($client_id)
+            .bind($now)
+            .execute($tx)
+            .await?;
+    };
+}
+pub(crate) use revoke_client_grants;
+
 impl Store {
     pub async fn insert_client(&self, client: &ClientRecord) -> Result<()> {
-        on_backend!(self, |pool| sqlx::query(
-            "INSERT INTO clients (client_id, client_name, redirect_uris, grant_types, token_endpoint_auth_method, secret_hash, scope, jwks, jwks_uri, source, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-        )
-        .bind(&client.client_id)
-        .bind(&client.client_name)
-        .bind(to_json_list(&client.redirect_uris))
-        .bind(to_json_list(&client.grant_types))
-        .bind(&client.token_endpoint_auth_method)
-        .bind(&client.secret_hash)
-        .bind(&client.scope)
-        .bind(&client.jwks)
-        .bind(&client.jwks_uri)
-        .bind(client.source.as_str())
-        .bind(client.created_at)
-        .execute(pool)
-        .await
-        .map(|_| ()))
-        .map_err(|e| StoreError::conflict_or(e, &format!("client '{}'", client.client_id)))?;
+        on_backend!(self, |pool| insert_client_query!(client).execute(pool).await.map(|_| ()))
+            .map_err(|e| StoreError::conflict_or(e, &format!("client '{}'", client.client_id)))?;
         Ok(())
     }
 
@@ -178,16 +204,7 @@ impl Store {
                 tx.rollback().await?;
                 return Ok(false);
             }
-            sqlx::query("UPDATE grants SET revoked_at = $2 WHERE client_id = $1 AND revoked_at IS NULL")
-                .bind(client_id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("UPDATE refresh_tokens SET revoked_at = $2 WHERE client_id = $1 AND revoked_at IS NULL")
-                .bind(client_id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            revoke_client_grants!(&mut *tx, client_id, now);
             tx.commit().await?;
             Ok::<_, StoreError>(true)
         })

@@ -8,6 +8,7 @@ mod cimd_clients;
 mod clients;
 mod codes;
 mod consents;
+mod dcr;
 mod error;
 mod grants;
 mod keys;
@@ -21,6 +22,7 @@ pub use cimd_clients::{CimdClientRecord, CimdStatus, DocumentChange, ValidatedDo
 pub use clients::{ClientRecord, ClientSource};
 pub use codes::{AuthorizationCodeRecord, CodeLookup};
 pub use consents::ConsentRecord;
+pub use dcr::{DcrRegistration, InitialAccessToken};
 pub use error::StoreError;
 pub use grants::{GrantRecord, NewRefreshToken, RefreshTokenRecord};
 pub use keys::SigningKeyRecord;

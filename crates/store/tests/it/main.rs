@@ -10,6 +10,7 @@ mod audit;
 mod cimd_clients;
 mod clients;
 mod codes;
+mod dcr;
 mod keys;
 mod refresh;
 mod sessions_consents;
