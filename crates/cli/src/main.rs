@@ -28,6 +28,9 @@ enum Command {
     /// Manage pre-registered clients; list, approve or deny CIMD clients (client_id URLs).
     #[command(subcommand)]
     Clients(commands::clients::ClientsCommand),
+    /// Dynamic Client Registration: initial access tokens.
+    #[command(subcommand)]
+    Dcr(commands::dcr::DcrCommand),
     /// Manage token-signing keys.
     #[command(subcommand)]
     Keys(commands::keys::KeysCommand),
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
             Command::Users(command) => commands::users::run(config, command).await,
             Command::Clients(command) => commands::clients::run(config, command).await,
             Command::Keys(command) => commands::keys::run(config, command).await,
+            Command::Dcr(command) => commands::dcr::run(config, command).await,
             Command::Config(command) => commands::config::run(config, command),
         }
     });

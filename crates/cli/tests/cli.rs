@@ -386,3 +386,26 @@ fn clients_help_explains_approve_deny_and_the_cimd_listing() {
     let list = stdout(&postern(dir.path(), &["clients", "list", "--help"], None));
     assert!(list.contains("--cimd") && list.contains("RFC 3339"), "{list}");
 }
+
+#[test]
+fn dcr_initial_access_tokens_are_printed_once_listed_without_values_and_revocable() {
+    let dir = workspace("[dcr]\nenabled = true\nrequire_initial_access_token = true\n");
+    let created = postern(dir.path(), &["dcr", "tokens", "create", "--label", "ci runner", "--uses", "3"], None);
+    assert!(created.status.success(), "{}", stderr(&created));
+    let line = stdout(&created);
+    let (id, token) = line.trim().split_once('\t').unwrap();
+    assert!(id.starts_with("iat_") && token.starts_with("piat_"), "{line}");
+
+    let listed = stdout(&postern(dir.path(), &["dcr", "tokens", "list"], None));
+    assert!(listed.contains(id) && listed.contains("ci runner") && listed.contains("uses_left=3"), "{listed}");
+    assert!(!listed.contains(token), "the value is never shown again: {listed}");
+
+    let revoked = postern(dir.path(), &["dcr", "tokens", "revoke", id], None);
+    assert!(revoked.status.success(), "{}", stderr(&revoked));
+    assert!(stdout(&postern(dir.path(), &["dcr", "tokens", "list"], None)).contains("revoked"));
+    let again = postern(dir.path(), &["dcr", "tokens", "revoke", id], None);
+    assert!(!again.status.success());
+    assert!(stderr(&again).contains("no active initial access token"), "{}", stderr(&again));
+    let bad = postern(dir.path(), &["dcr", "tokens", "create", "--label", "x", "--uses", "0"], None);
+    assert!(!bad.status.success());
+}

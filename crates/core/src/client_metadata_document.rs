@@ -243,7 +243,7 @@ fn optional_https_uri(doc: &Map<String, Value>, member: &str) -> Option<String> 
     doc.get(member).and_then(Value::as_str).and_then(https_uri)
 }
 
-fn https_uri(raw: &str) -> Option<String> {
+pub(crate) fn https_uri(raw: &str) -> Option<String> {
     let acceptable = raw.len() <= MAX_URI_LEN
         && !has_forbidden_chars(raw)
         && url::Url::parse(raw)
@@ -251,7 +251,7 @@ fn https_uri(raw: &str) -> Option<String> {
     acceptable.then(|| raw.to_owned())
 }
 
-fn clip(s: &str) -> String {
+pub(crate) fn clip(s: &str) -> String {
     s.chars().take(100).collect()
 }
 

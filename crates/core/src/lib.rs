@@ -12,6 +12,7 @@ pub mod grant;
 pub mod issuer;
 pub mod pkce;
 pub mod redirect_uri;
+pub mod registration_metadata;
 pub mod resource;
 pub mod scope;
 pub mod secret;

@@ -32,7 +32,43 @@ pub struct Config {
     pub resources: Vec<ResourceConfig>,
     pub clients: Vec<ClientConfig>,
     pub cimd: CimdConfig,
+    pub dcr: DcrConfig,
     pub outbound: OutboundConfig,
+}
+
+/// Dynamic Client Registration (RFC 7591/7592): a fenced compatibility path, off by default.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DcrConfig {
+    pub enabled: bool,
+    /// Require `Authorization: Bearer <initial access token>` (`postern dcr tokens create`).
+    pub require_initial_access_token: bool,
+    /// Registrations per client IP per hour (a token bucket, per node).
+    pub registrations_per_ip_per_hour: u32,
+    /// Registered clients at most, across all nodes.
+    pub max_clients: i64,
+    /// Private-use redirect URI schemes accepted (e.g. ["cursor"]); https and loopback http
+    /// are always accepted, javascript/data/file never.
+    pub allowed_redirect_schemes: Vec<String>,
+    /// Scope ceiling for self-registered clients (space-separated); unset: the resources' scopes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_scopes: Option<String>,
+    /// Lifetime of issued client secrets (`client_secret_expires_at`); 0: never expire.
+    pub client_secret_ttl_secs: i64,
+}
+
+impl Default for DcrConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            require_initial_access_token: false,
+            registrations_per_ip_per_hour: 20,
+            max_clients: 10_000,
+            allowed_redirect_schemes: Vec::new(),
+            max_scopes: None,
+            client_secret_ttl_secs: 0,
+        }
+    }
 }
 
 /// Client ID Metadata Documents (SPEC §2.6-2.10, DESIGN §4).
@@ -181,6 +217,7 @@ impl Default for Config {
             }],
             clients: Vec::new(),
             cimd: CimdConfig::default(),
+            dcr: DcrConfig::default(),
             outbound: OutboundConfig::default(),
         }
     }
@@ -205,7 +242,7 @@ impl Default for LoginConfig {
 
 /// Top-level keys that may come from `POSTERN_*` variables. Other `POSTERN_` variables (such as
 /// `POSTERN_LOG` or the test suite's `POSTERN_TEST_POSTGRES`) belong to other consumers.
-const ENV_KEYS: [&str; 11] = [
+const ENV_KEYS: [&str; 12] = [
     "issuer",
     "listen",
     "database",
@@ -216,6 +253,7 @@ const ENV_KEYS: [&str; 11] = [
     "resources",
     "clients",
     "cimd",
+    "dcr",
     "outbound",
 ];
 
@@ -302,6 +340,7 @@ impl Config {
         }
         let cimd = CimdSettings::from_config(&self.cimd)?;
         let outbound = outbound_settings(&self.outbound)?;
+        let dcr = DcrSettings::from_config(&self.dcr)?;
         Ok(Settings {
             issuer,
             listen,
@@ -318,6 +357,7 @@ impl Config {
             resources,
             clients,
             cimd,
+            dcr,
             outbound,
         })
     }
@@ -356,7 +396,59 @@ pub struct Settings {
     pub resources: Vec<ResourceSettings>,
     pub clients: Vec<ClientSettings>,
     pub cimd: CimdSettings,
+    pub dcr: DcrSettings,
     pub outbound: FetchConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct DcrSettings {
+    pub enabled: bool,
+    pub require_initial_access_token: bool,
+    pub registrations_per_ip_per_hour: u32,
+    pub max_clients: i64,
+    pub allowed_redirect_schemes: Vec<String>,
+    pub max_scopes: Option<ScopeSet>,
+    pub client_secret_ttl: i64,
+}
+
+impl DcrSettings {
+    fn from_config(raw: &DcrConfig) -> Result<Self, ConfigError> {
+        if raw.registrations_per_ip_per_hour == 0 || raw.max_clients < 1 {
+            return Err(ConfigError(
+                "dcr: registrations_per_ip_per_hour and max_clients must be at least 1".to_owned(),
+            ));
+        }
+        if raw.client_secret_ttl_secs < 0 {
+            return Err(ConfigError("dcr.client_secret_ttl_secs: must be 0 (never) or positive".to_owned()));
+        }
+        for scheme in &raw.allowed_redirect_schemes {
+            let valid = scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+            if !valid
+                || ["http", "https", "javascript", "data", "file", "vbscript"]
+                    .contains(&scheme.to_ascii_lowercase().as_str())
+            {
+                return Err(ConfigError(format!(
+                    "dcr.allowed_redirect_schemes: '{scheme}' is not a private-use scheme (http, https and dangerous schemes cannot be listed)"
+                )));
+            }
+        }
+        let max_scopes = raw
+            .max_scopes
+            .as_deref()
+            .map(ScopeSet::parse)
+            .transpose()
+            .map_err(|e| ConfigError(format!("dcr.max_scopes: {e}")))?;
+        Ok(Self {
+            enabled: raw.enabled,
+            require_initial_access_token: raw.require_initial_access_token,
+            registrations_per_ip_per_hour: raw.registrations_per_ip_per_hour,
+            max_clients: raw.max_clients,
+            allowed_redirect_schemes: raw.allowed_redirect_schemes.iter().map(|s| s.to_ascii_lowercase()).collect(),
+            max_scopes,
+            client_secret_ttl: raw.client_secret_ttl_secs,
+        })
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -35,7 +35,7 @@ use axum::routing::{get, post};
 use postern_core::Clock;
 use postern_fetch::SafeFetcher;
 use postern_store::Store;
-use routes::{authorize, health, introspect, metadata, revoke, token};
+use routes::{authorize, health, introspect, metadata, register, revoke, token};
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -65,6 +65,12 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route(&issuer.authorization_server_metadata_path(), get(metadata::oauth_authorization_server));
+    if state.settings.dcr.enabled {
+        router = router.route(&issuer.endpoint_path("/register"), post(register::register)).route(
+            &issuer.endpoint_path("/register/{client_id}"),
+            get(register::read).put(register::update).delete(register::delete),
+        );
+    }
     // For a path-less issuer both OIDC forms are the same path; register it once.
     let oidc_paths: BTreeSet<String> =
         [issuer.openid_configuration_path(), issuer.openid_configuration_inserted_path()].into_iter().collect();

@@ -39,6 +39,8 @@ pub struct ConsentPage<'a> {
     pub verified_host: Option<&'a str>,
     /// Postern's own URL of the client's cached logo (R090).
     pub logo_url: Option<String>,
+    /// A client that registered itself (DCR): nobody vouches for its name.
+    pub self_registered: bool,
     /// R095: a metadata-document client whose every redirect URI is on this machine.
     pub all_redirects_loopback: bool,
     pub redirect_host: String,

@@ -4,7 +4,7 @@ use crate::client_keys::ClientKeySets;
 use crate::config::Settings;
 use crate::keys::KeyRing;
 use crate::passwords::Passwords;
-use crate::throttle::FailureWindow;
+use crate::throttle::{FailureWindow, TokenBuckets};
 use postern_core::Clock;
 use postern_fetch::SafeFetcher;
 use postern_store::Store;
@@ -27,6 +27,10 @@ pub struct Inner {
     /// Failed secret checks per client_id (R144).
     pub client_auth_failures: FailureWindow,
     pub clients: ClientCache,
+    /// Dynamic client registrations per client IP (per node).
+    pub registrations_by_ip: TokenBuckets,
+    /// Addresses whose registration flood was audited this hour.
+    pub registration_floods_audited: FailureWindow,
     /// AS metadata, built once: it only depends on the configuration.
     pub metadata: serde_json::Value,
     /// The one outbound HTTP client (metadata documents, logos, JWKS).
@@ -50,6 +54,8 @@ impl AppState {
             login_failures_by_user: FailureWindow::new(settings.login_attempts_per_user_per_minute, 60),
             client_auth_failures: FailureWindow::new(10, 60),
             clients: ClientCache::default(),
+            registrations_by_ip: TokenBuckets::new(settings.dcr.registrations_per_ip_per_hour, 3600),
+            registration_floods_audited: FailureWindow::new(1, 3600),
             settings,
             store,
             keys,

@@ -45,9 +45,53 @@ impl FailureWindow {
     }
 }
 
+/// A token bucket per key: up to `capacity` at once, refilled evenly over `period_secs`. Used
+/// where every request counts, not only failures (dynamic client registration per IP).
+pub struct TokenBuckets {
+    capacity: f64,
+    refill_per_sec: f64,
+    buckets: Mutex<HashMap<String, (f64, i64)>>,
+}
+
+impl TokenBuckets {
+    pub fn new(capacity: u32, period_secs: i64) -> Self {
+        let capacity = f64::from(capacity);
+        Self { capacity, refill_per_sec: capacity / period_secs.max(1) as f64, buckets: Mutex::new(HashMap::new()) }
+    }
+
+    /// Takes one token for `key`; false when its bucket is empty.
+    pub fn try_take(&self, key: &str, now: i64) -> bool {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if buckets.len() >= MAX_TRACKED_KEYS {
+            // Full buckets carry no state worth keeping.
+            let (capacity, rate) = (self.capacity, self.refill_per_sec);
+            buckets.retain(|_, (tokens, at)| *tokens + (now - *at) as f64 * rate < capacity);
+        }
+        let (tokens, at) = buckets.entry(key.to_owned()).or_insert((self.capacity, now));
+        *tokens = (*tokens + (now - *at).max(0) as f64 * self.refill_per_sec).min(self.capacity);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bucket_allows_its_capacity_then_refills_evenly() {
+        let buckets = TokenBuckets::new(20, 3600);
+        assert_eq!((0..100).filter(|_| buckets.try_take("ip", 1000)).count(), 20);
+        assert!(!buckets.try_take("ip", 1000 + 179), "one token takes 180 s to refill");
+        assert!(buckets.try_take("ip", 1000 + 180));
+        assert!(buckets.try_take("other", 1000), "buckets are per key");
+        assert_eq!((0..100).filter(|_| buckets.try_take("ip", 1_000_000)).count(), 20, "never above capacity");
+    }
 
     #[test]
     fn blocks_after_limit_until_window_ends() {

@@ -1,5 +1,6 @@
 pub mod clients;
 pub mod config;
+pub mod dcr;
 pub mod keys;
 pub mod serve;
 pub mod users;

@@ -392,6 +392,7 @@ fn consent_page(
             format!("{}?{query}", state.settings.issuer.endpoint_path("/client-logo"))
         }),
         all_redirects_loopback: document.is_some_and(|d| d.all_redirects_loopback),
+        self_registered: request.client.source == postern_store::ClientSource::Dcr,
         static_prefix: static_prefix(state),
         action: state.settings.issuer.endpoint_path("/consent"),
         csrf: session.csrf_token(),

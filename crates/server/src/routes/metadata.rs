@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 pub fn document(settings: &Settings) -> Value {
     let issuer = &settings.issuer;
     let auth_methods = ["none", "client_secret_basic", "client_secret_post", "private_key_jwt"];
-    json!({
+    let mut document = json!({
         "issuer": issuer.as_str(),
         "authorization_endpoint": issuer.endpoint("/authorize"),
         "token_endpoint": issuer.endpoint("/token"),
@@ -34,7 +34,12 @@ pub fn document(settings: &Settings) -> Value {
         "scopes_supported": settings.all_scopes().iter().map(|s| s.as_str()).collect::<Vec<_>>(),
         "authorization_response_iss_parameter_supported": true,
         "prompt_values_supported": ["none", "login", "consent"],
-    })
+    });
+    // Advertised only when on: a client that sees it will use it (R100: DCR is a fallback).
+    if settings.dcr.enabled {
+        document["registration_endpoint"] = issuer.endpoint("/register").into();
+    }
+    document
 }
 
 pub async fn oauth_authorization_server(State(state): State<AppState>) -> impl IntoResponse {
