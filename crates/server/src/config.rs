@@ -55,6 +55,10 @@ pub struct DcrConfig {
     pub max_scopes: Option<String>,
     /// Lifetime of issued client secrets (`client_secret_expires_at`); 0: never expire.
     pub client_secret_ttl_secs: i64,
+    /// A client that got no grant within this time after registering is removed.
+    pub unused_ttl_secs: i64,
+    /// A client with no new grant or refresh for this long is removed.
+    pub idle_ttl_secs: i64,
 }
 
 impl Default for DcrConfig {
@@ -67,6 +71,8 @@ impl Default for DcrConfig {
             allowed_redirect_schemes: Vec::new(),
             max_scopes: None,
             client_secret_ttl_secs: 0,
+            unused_ttl_secs: 24 * 3600,
+            idle_ttl_secs: 30 * 24 * 3600,
         }
     }
 }
@@ -409,6 +415,8 @@ pub struct DcrSettings {
     pub allowed_redirect_schemes: Vec<String>,
     pub max_scopes: Option<ScopeSet>,
     pub client_secret_ttl: i64,
+    pub unused_ttl: i64,
+    pub idle_ttl: i64,
 }
 
 impl DcrSettings {
@@ -416,6 +424,11 @@ impl DcrSettings {
         if raw.registrations_per_ip_per_hour == 0 || raw.max_clients < 1 {
             return Err(ConfigError(
                 "dcr: registrations_per_ip_per_hour and max_clients must be at least 1".to_owned(),
+            ));
+        }
+        if raw.unused_ttl_secs < 60 || raw.idle_ttl_secs < raw.unused_ttl_secs {
+            return Err(ConfigError(
+                "dcr: unused_ttl_secs must be at least 60 and idle_ttl_secs at least unused_ttl_secs".to_owned(),
             ));
         }
         if raw.client_secret_ttl_secs < 0 {
@@ -447,6 +460,8 @@ impl DcrSettings {
             allowed_redirect_schemes: raw.allowed_redirect_schemes.iter().map(|s| s.to_ascii_lowercase()).collect(),
             max_scopes,
             client_secret_ttl: raw.client_secret_ttl_secs,
+            unused_ttl: raw.unused_ttl_secs,
+            idle_ttl: raw.idle_ttl_secs,
         })
     }
 }

@@ -186,6 +186,11 @@ async fn housekeeping(state: AppState) {
         if let Err(error) = state.keys.reload(&state.store).await {
             tracing::warn!(%error, "reloading signing keys failed");
         }
+        match routes::register::reap_unused_clients(&state).await {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "removed unused or idle dynamically registered clients"),
+            Err(error) => tracing::warn!(%error, "reaping registered clients failed"),
+        }
         match state.store.purge_expired(state.now()).await {
             Ok(0) => {}
             Ok(removed) => tracing::debug!(removed, "purged expired sessions, codes and revocations"),

@@ -173,6 +173,27 @@ impl Store {
         })
     }
 
+    /// DCR clients to remove (at most 500 per call, oldest first): registered before
+    /// `unused_before` and never used (no grant at all), or registered before `idle_before` with
+    /// no grant created and no refresh token issued since then.
+    pub async fn dcr_clients_to_reap(&self, unused_before: i64, idle_before: i64) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = on_backend!(self, |pool| {
+            sqlx::query_as(
+            "SELECT r.client_id FROM dcr_registrations r
+             WHERE (r.created_at < $1 AND NOT EXISTS (SELECT 1 FROM grants g WHERE g.client_id = r.client_id))
+                OR (r.created_at < $2
+                    AND NOT EXISTS (SELECT 1 FROM grants g WHERE g.client_id = r.client_id AND g.created_at >= $2)
+                    AND NOT EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.client_id = r.client_id AND t.issued_at >= $2))
+             ORDER BY r.created_at, r.client_id LIMIT 500"
+        )
+        .bind(unused_before)
+        .bind(idle_before)
+        .fetch_all(pool)
+        .await
+        })?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
     pub async fn create_initial_access_token(&self, token: &InitialAccessToken) -> Result<()> {
         on_backend!(self, |pool| sqlx::query(
             "INSERT INTO dcr_initial_access_tokens (id, token_hash, label, created_at, expires_at, uses_left)

@@ -404,3 +404,24 @@ pub async fn delete(
     .await;
     result.unwrap_or_else(IntoResponse::into_response)
 }
+
+/// Removes registered clients that were never used or went idle (`dcr.unused_ttl_secs`,
+/// `dcr.idle_ttl_secs`), revoking what they hold, each with a `client_reaped` audit event. Runs
+/// with the other housekeeping; returns how many were removed.
+pub async fn reap_unused_clients(state: &AppState) -> Result<usize, StoreError> {
+    let now = state.now();
+    let settings = &state.settings.dcr;
+    let candidates = state.store.dcr_clients_to_reap(now - settings.unused_ttl, now - settings.idle_ttl).await?;
+    let mut removed = 0;
+    for client_id in candidates {
+        let event = AuditEvent {
+            client_id: Some(client_id.clone()),
+            detail: json!({ "unused_ttl_secs": settings.unused_ttl, "idle_ttl_secs": settings.idle_ttl }),
+            ..AuditEvent::new("client_reaped")
+        };
+        if state.store.delete_dcr_client(&client_id, now, &event).await? {
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}

@@ -19,6 +19,7 @@ backend_tests!(
     initial_access_tokens_gate_registration_when_required,
     r109_management_reads_replaces_and_deletes_with_the_registration_token,
     the_client_cap_and_the_scope_ceiling_hold,
+    the_reaper_removes_unused_and_idle_clients_and_their_tokens,
 );
 
 const REDIRECT: &str = "http://127.0.0.1/callback";
@@ -328,4 +329,38 @@ async fn the_client_cap_and_the_scope_ceiling_hold(backend: Backend) {
     let params = with_param(&with_param(&app.authorize_params(), "client_id", &client_id), "redirect_uri", REDIRECT);
     let (redirect, _) = app.authorize_through_browser(&with_param(&params, "scope", "mcp:read")).await;
     assert!(redirect.location_param("code").is_some(), "{}", redirect.location());
+}
+
+async fn the_reaper_removes_unused_and_idle_clients_and_their_tokens(backend: Backend) {
+    let app = TestApp::spawn_with(backend, enable).await;
+    let unused = post_registration(&app, &public_metadata("Never used"), None).await.json();
+    let used = post_registration(&app, &public_metadata("Used"), None).await.json();
+    let used_id = used["client_id"].as_str().unwrap().to_owned();
+    let params = with_param(&with_param(&app.authorize_params(), "client_id", &used_id), "redirect_uri", REDIRECT);
+    let code = app.code_for(&params).await;
+    let tokens = app
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("code_verifier", VERIFIER),
+            ("client_id", &used_id),
+        ])
+        .await
+        .json();
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+
+    assert_eq!(postern_server::routes::register::reap_unused_clients(&app.state).await.unwrap(), 0);
+    // A day later the never-used client goes; the used one stays.
+    app.clock.advance(24 * 3600 + 1);
+    assert_eq!(postern_server::routes::register::reap_unused_clients(&app.state).await.unwrap(), 1);
+    assert!(app.store.find_client(unused["client_id"].as_str().unwrap()).await.unwrap().is_none());
+    assert!(app.store.find_client(&used_id).await.unwrap().is_some());
+    // Thirty idle days later the used client goes too, and its refresh token stops working.
+    app.clock.advance(30 * 24 * 3600);
+    assert_eq!(postern_server::routes::register::reap_unused_clients(&app.state).await.unwrap(), 1);
+    assert!(app.store.find_client(&used_id).await.unwrap().is_none());
+    let refreshed =
+        app.token(&[("grant_type", "refresh_token"), ("refresh_token", &refresh), ("client_id", &used_id)]).await;
+    assert_eq!(refreshed.status, 401, "{}", refreshed.body);
+    assert_eq!(app.audit_count("client_reaped").await, 2);
 }

@@ -61,6 +61,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub store: Store,
     pub clock: FixedClock,
+    /// The running server's state, for housekeeping steps tests trigger themselves.
+    pub state: postern_server::AppState,
     _guard: IsolationGuard,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
@@ -219,12 +221,13 @@ impl TestApp {
         let app = Application::with_fetcher(listener, settings, store.clone(), Arc::new(clock.clone()), fetcher)
             .await
             .unwrap();
+        let state = app.state().clone();
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(app.run(async move {
             let _ = stopped.await;
         }));
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Self { issuer, origin, resource, http, store, clock, _guard: guard, _shutdown: shutdown }
+        Self { issuer, origin, resource, http, store, clock, state, _guard: guard, _shutdown: shutdown }
     }
 
     /// An endpoint under the issuer, e.g. `url("/token")`.

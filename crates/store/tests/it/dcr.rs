@@ -10,6 +10,7 @@ on_both_backends!(
     replace_changes_the_client_and_forgets_the_dedupe_key,
     r109b_delete_removes_the_client_and_revokes_its_grants,
     initial_access_tokens_are_spent_once_per_use_and_honour_expiry_and_revocation,
+    unused_and_idle_clients_are_chosen_for_reaping,
 );
 
 fn registration(client_id: &str, dedupe_key: Option<&str>) -> DcrRegistration {
@@ -109,4 +110,16 @@ async fn initial_access_tokens_are_spent_once_per_use_and_honour_expiry_and_revo
         [("expiring", None), ("revoked", None)]
     );
     assert_eq!(listed.iter().find(|t| t.id == "twice").unwrap().uses_left, Some(0));
+}
+
+async fn unused_and_idle_clients_are_chosen_for_reaping(store: Store) {
+    register(&store, "dcr_unused", None).await;
+    register(&store, "dcr_used", None).await;
+    issue_grant(&store, "dcr_used", "g-1", "rt-1").await;
+    // Nothing is old enough yet.
+    assert!(store.dcr_clients_to_reap(NOW, NOW).await.unwrap().is_empty());
+    // An hour later with a one-hour unused limit: only the never-used client.
+    assert_eq!(store.dcr_clients_to_reap(NOW + 1, NOW - 100).await.unwrap(), ["dcr_unused"]);
+    // Idle since before NOW + 1: the used client's last activity (its grant at NOW) is older.
+    assert_eq!(store.dcr_clients_to_reap(NOW - 100, NOW + 1).await.unwrap(), ["dcr_unused", "dcr_used"]);
 }
