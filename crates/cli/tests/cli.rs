@@ -409,3 +409,37 @@ fn dcr_initial_access_tokens_are_printed_once_listed_without_values_and_revocabl
     let bad = postern(dir.path(), &["dcr", "tokens", "create", "--label", "x", "--uses", "0"], None);
     assert!(!bad.status.success());
 }
+
+#[test]
+fn a_self_registered_client_waiting_for_approval_is_approved_or_denied_by_its_id() {
+    let dir = workspace("[dcr]\nenabled = true\napproval = \"required\"\n");
+    assert!(postern(dir.path(), &["migrate"], None).status.success());
+    with_store(dir.path(), async |store| {
+        let client = postern_store::ClientRecord {
+            client_id: "dcr_waiting".into(),
+            client_name: "Waiting".into(),
+            redirect_uris: vec!["http://127.0.0.1/callback".into()],
+            grant_types: vec!["authorization_code".into()],
+            token_endpoint_auth_method: "none".into(),
+            secret_hash: None,
+            scope: None,
+            jwks: None,
+            jwks_uri: None,
+            source: postern_store::ClientSource::Dcr,
+            status: postern_store::ClientStatus::Pending,
+            secret_expires_at: None,
+            created_at: SEEN_AT,
+        };
+        store.insert_client(&client).await.unwrap();
+    });
+    let approved = postern(dir.path(), &["clients", "approve", "dcr_waiting"], None);
+    assert!(approved.status.success(), "{}", stderr(&approved));
+    assert!(stdout(&approved).contains("approved dcr_waiting (was pending)"), "{}", stdout(&approved));
+    let status = with_store(dir.path(), async |store| store.find_client("dcr_waiting").await.unwrap().unwrap().status);
+    assert_eq!(status, postern_store::ClientStatus::Active);
+    let denied = postern(dir.path(), &["clients", "deny", "dcr_waiting"], None);
+    assert!(stdout(&denied).contains("denied dcr_waiting (was active)"), "{}", stdout(&denied));
+    let unknown = postern(dir.path(), &["clients", "approve", "dcr_nobody"], None);
+    assert!(!unknown.status.success());
+    assert!(stderr(&unknown).contains("no client dcr_nobody"), "{}", stderr(&unknown));
+}

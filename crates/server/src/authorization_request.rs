@@ -13,7 +13,7 @@ use crate::state::AppState;
 use axum::http::StatusCode;
 use postern_core::{ClientIdUrl, PkceChallenge, RedirectUri, ResourceUri, ScopeSet};
 use postern_fetch::CacheOutcome;
-use postern_store::{ClientRecord, StoreError};
+use postern_store::{ClientRecord, ClientStatus, StoreError};
 use std::sync::Arc;
 
 /// The parameters carried through the login and consent forms.
@@ -288,6 +288,27 @@ async fn trusted_client_and_redirect(
             }
         }
     };
+    match client.status {
+        ClientStatus::Active => {}
+        ClientStatus::Pending => {
+            return Err(AuthorizeFailure::Notice {
+                status: StatusCode::FORBIDDEN,
+                title: "Waiting for administrator approval",
+                message: format!(
+                    "{} registered itself with this server, and an administrator must approve it before anyone can \
+                     sign in with it. Ask your administrator to run: postern clients approve {}",
+                    client.client_name, client.client_id
+                ),
+            });
+        }
+        ClientStatus::Denied => {
+            return Err(AuthorizeFailure::Notice {
+                status: StatusCode::FORBIDDEN,
+                title: "This application is blocked",
+                message: format!("An administrator of this server has blocked {}.", client.client_id),
+            });
+        }
+    }
     let registered = client.redirect_uris.iter().filter_map(|u| RedirectUri::parse(u).ok()).collect::<Vec<_>>();
     let requested = params.single("redirect_uri").map_err(|_| page("The request names more than one redirect_uri."))?;
     let (redirect_uri, matched) = match requested {

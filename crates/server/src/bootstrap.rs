@@ -6,7 +6,7 @@ use crate::passwords::{PasswordError, hash_password};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use postern_core::secret::random_id;
-use postern_store::{ClientRecord, ClientSource, Store, StoreError, UserRecord};
+use postern_store::{ClientRecord, ClientSource, ClientStatus, Store, StoreError, UserRecord};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BootstrapError {
@@ -46,6 +46,8 @@ fn config_clients(settings: &Settings, now: i64) -> Vec<ClientRecord> {
             jwks: c.jwks.clone(),
             jwks_uri: c.jwks_uri.clone(),
             source: ClientSource::Config,
+            status: ClientStatus::Active,
+            secret_expires_at: None,
             created_at: now,
         })
         .collect()

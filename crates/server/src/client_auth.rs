@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, header};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use postern_core::{ClientIdUrl, ClientType, TokenEndpointAuthMethod, TokenHash};
-use postern_store::{ClientRecord, StoreError};
+use postern_store::{ClientRecord, ClientStatus, StoreError};
 
 pub struct AuthenticatedClient {
     pub record: ClientRecord,
@@ -132,6 +132,11 @@ pub async fn authenticate(
     let Some(record) = find_client(state, &client_id, pinned).await? else {
         return Err(fail("unknown client_id"));
     };
+    match record.status {
+        ClientStatus::Active => {}
+        ClientStatus::Pending => return Err(fail("this client is waiting for administrator approval")),
+        ClientStatus::Denied => return Err(fail("this client has been blocked by an administrator")),
+    }
     let method = TokenEndpointAuthMethod::parse(&record.token_endpoint_auth_method)
         .map_err(|e| AppError::Internal(format!("stored client {client_id}: {e}")))?;
     let authenticated = |record| Ok(AuthenticatedClient { client_type: method.client_type(), record });
@@ -156,6 +161,9 @@ pub async fn authenticate(
                 return Err(fail("too many failed authentication attempts for this client; retry in a minute"));
             }
             if TokenHash::from_stored(hash.clone()).matches(presented) {
+                if record.secret_expires_at.is_some_and(|expires_at| now >= expires_at) {
+                    return Err(fail("the client secret has expired (client_secret_expires_at); register again"));
+                }
                 authenticated(record)
             } else {
                 state.client_auth_failures.record_failure(&client_id, now);

@@ -46,8 +46,8 @@ impl ClientCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use postern_store::ClientSource;
     use postern_store::test_support::{Backend, isolated_store};
+    use postern_store::{ClientSource, ClientStatus};
 
     fn client(name: &str) -> ClientRecord {
         ClientRecord {
@@ -61,6 +61,8 @@ mod tests {
             jwks: None,
             jwks_uri: None,
             source: ClientSource::Cli,
+            status: ClientStatus::Active,
+            secret_expires_at: None,
             created_at: 0,
         }
     }

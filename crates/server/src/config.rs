@@ -55,6 +55,9 @@ pub struct DcrConfig {
     pub max_scopes: Option<String>,
     /// Lifetime of issued client secrets (`client_secret_expires_at`); 0: never expire.
     pub client_secret_ttl_secs: i64,
+    /// `none`: registered clients may be used at once; `required`: they wait, pending, until
+    /// `postern clients approve CLIENT_ID`.
+    pub approval: String,
     /// A client that got no grant within this time after registering is removed.
     pub unused_ttl_secs: i64,
     /// A client with no new grant or refresh for this long is removed.
@@ -71,6 +74,7 @@ impl Default for DcrConfig {
             allowed_redirect_schemes: Vec::new(),
             max_scopes: None,
             client_secret_ttl_secs: 0,
+            approval: "none".to_owned(),
             unused_ttl_secs: 24 * 3600,
             idle_ttl_secs: 30 * 24 * 3600,
         }
@@ -415,6 +419,7 @@ pub struct DcrSettings {
     pub allowed_redirect_schemes: Vec<String>,
     pub max_scopes: Option<ScopeSet>,
     pub client_secret_ttl: i64,
+    pub approval_required: bool,
     pub unused_ttl: i64,
     pub idle_ttl: i64,
 }
@@ -460,6 +465,11 @@ impl DcrSettings {
             allowed_redirect_schemes: raw.allowed_redirect_schemes.iter().map(|s| s.to_ascii_lowercase()).collect(),
             max_scopes,
             client_secret_ttl: raw.client_secret_ttl_secs,
+            approval_required: match raw.approval.as_str() {
+                "none" => false,
+                "required" => true,
+                other => return Err(ConfigError(format!("dcr.approval: '{other}' must be none or required"))),
+            },
             unused_ttl: raw.unused_ttl_secs,
             idle_ttl: raw.idle_ttl_secs,
         })

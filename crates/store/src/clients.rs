@@ -33,6 +33,34 @@ impl ClientSource {
     }
 }
 
+/// Whether a client may be used. Pre-registered clients are active; a self-registered one may
+/// wait for an administrator (`dcr.approval = "required"`), and any client can be blocked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientStatus {
+    Active,
+    Pending,
+    Denied,
+}
+
+impl ClientStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Pending => "pending",
+            Self::Denied => "denied",
+        }
+    }
+
+    fn parse(raw: &str) -> Result<Self> {
+        match raw {
+            "active" => Ok(Self::Active),
+            "pending" => Ok(Self::Pending),
+            "denied" => Ok(Self::Denied),
+            other => Err(StoreError::Corrupt(format!("unknown client status '{other}'"))),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientRecord {
     pub client_id: String,
@@ -48,6 +76,9 @@ pub struct ClientRecord {
     pub jwks: Option<String>,
     pub jwks_uri: Option<String>,
     pub source: ClientSource,
+    pub status: ClientStatus,
+    /// When the client secret stops working; `None`: never.
+    pub secret_expires_at: Option<i64>,
     pub created_at: i64,
 }
 
@@ -63,6 +94,8 @@ struct ClientRow {
     jwks: Option<String>,
     jwks_uri: Option<String>,
     source: String,
+    status: String,
+    secret_expires_at: Option<i64>,
     created_at: i64,
 }
 
@@ -73,6 +106,8 @@ impl TryFrom<ClientRow> for ClientRecord {
             redirect_uris: from_json_list(&row.redirect_uris)?,
             grant_types: from_json_list(&row.grant_types)?,
             source: ClientSource::parse(&row.source)?,
+            status: ClientStatus::parse(&row.status)?,
+            secret_expires_at: row.secret_expires_at,
             client_id: row.client_id,
             client_name: row.client_name,
             token_endpoint_auth_method: row.token_endpoint_auth_method,
@@ -89,7 +124,7 @@ impl TryFrom<ClientRow> for ClientRecord {
 macro_rules! select_clients {
     ($tail:literal) => {
         concat!(
-            "SELECT client_id, client_name, redirect_uris, grant_types, token_endpoint_auth_method, secret_hash, scope, jwks, jwks_uri, source, created_at FROM clients ",
+            "SELECT client_id, client_name, redirect_uris, grant_types, token_endpoint_auth_method, secret_hash, scope, jwks, jwks_uri, source, status, secret_expires_at, created_at FROM clients ",
             $tail
         )
     };
@@ -99,8 +134,8 @@ macro_rules! select_clients {
 macro_rules! insert_client_query {
     ($client:expr) => {
         sqlx::query(
-            "INSERT INTO clients (client_id, client_name, redirect_uris, grant_types, token_endpoint_auth_method, secret_hash, scope, jwks, jwks_uri, source, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            "INSERT INTO clients (client_id, client_name, redirect_uris, grant_types, token_endpoint_auth_method, secret_hash, scope, jwks, jwks_uri, source, status, secret_expires_at, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(&$client.client_id)
         .bind(&$client.client_name)
@@ -112,6 +147,8 @@ macro_rules! insert_client_query {
         .bind(&$client.jwks)
         .bind(&$client.jwks_uri)
         .bind($client.source.as_str())
+        .bind($client.status.as_str())
+        .bind($client.secret_expires_at)
         .bind($client.created_at)
     };
 }
@@ -186,6 +223,19 @@ impl Store {
             .fetch_all(pool)
             .await)?;
         rows.into_iter().map(ClientRecord::try_from).collect()
+    }
+
+    /// An administrator's decision on a client (approve a pending one, block or unblock any).
+    /// Blocking revokes nothing by itself: a blocked client can neither get codes nor use its
+    /// tokens at the token endpoint. Returns false when the client is unknown.
+    pub async fn set_client_status(&self, client_id: &str, status: ClientStatus) -> Result<bool> {
+        let updated = on_backend!(self, |pool| sqlx::query("UPDATE clients SET status = $2 WHERE client_id = $1")
+            .bind(client_id)
+            .bind(status.as_str())
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(updated == 1)
     }
 
     /// Removes a CLI-added client and revokes every grant it holds. Returns false when no such

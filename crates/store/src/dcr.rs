@@ -15,8 +15,6 @@ pub struct DcrRegistration {
     pub metadata: String,
     pub dedupe_key: Option<String>,
     pub registered_ip: Option<String>,
-    /// 0: the secret never expires (RFC 7591 §3.2.1).
-    pub client_secret_expires_at: i64,
     pub created_at: i64,
 }
 
@@ -36,7 +34,7 @@ pub struct InitialAccessToken {
 macro_rules! select_registrations {
     ($tail:literal) => {
         concat!(
-            "SELECT client_id, registration_token_hash, metadata, dedupe_key, registered_ip, client_secret_expires_at, created_at FROM dcr_registrations ",
+            "SELECT client_id, registration_token_hash, metadata, dedupe_key, registered_ip, created_at FROM dcr_registrations ",
             $tail
         )
     };
@@ -55,14 +53,13 @@ impl Store {
             insert_client_query!(client).execute(&mut *tx).await?;
             sqlx::query(
                 "INSERT INTO dcr_registrations (client_id, registration_token_hash, metadata, dedupe_key, registered_ip,
-                 client_secret_expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                 created_at) VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(&registration.client_id)
             .bind(&registration.registration_token_hash)
             .bind(&registration.metadata)
             .bind(&registration.dedupe_key)
             .bind(&registration.registered_ip)
-            .bind(registration.client_secret_expires_at)
             .bind(registration.created_at)
             .execute(&mut *tx)
             .await?;

@@ -19,7 +19,7 @@ mod users;
 
 pub use audit::{AuditEvent, AuditRecord};
 pub use cimd_clients::{CimdClientRecord, CimdStatus, DocumentChange, ValidatedDocument};
-pub use clients::{ClientRecord, ClientSource};
+pub use clients::{ClientRecord, ClientSource, ClientStatus};
 pub use codes::{AuthorizationCodeRecord, CodeLookup};
 pub use consents::ConsentRecord;
 pub use dcr::{DcrRegistration, InitialAccessToken};

@@ -5,7 +5,7 @@ use postern_core::client::validate_registered_client_id;
 use postern_core::domain_policy::DomainDecision;
 use postern_core::{ClientIdUrl, OpaqueToken, ScopeSet, TokenEndpointAuthMethod};
 use postern_server::config::{CimdSettings, validate_redirect_uris};
-use postern_store::{AuditEvent, CimdClientRecord, CimdStatus, ClientRecord, ClientSource, Store};
+use postern_store::{AuditEvent, CimdClientRecord, CimdStatus, ClientRecord, ClientSource, ClientStatus, Store};
 use std::path::Path;
 
 /// What `approve`/`deny` promise about running servers: /authorize reads a CIMD client's
@@ -108,6 +108,8 @@ pub async fn run(config: Option<&Path>, command: ClientsCommand) -> anyhow::Resu
                 jwks: None,
                 jwks_uri: None,
                 source: ClientSource::Cli,
+                status: ClientStatus::Active,
+                secret_expires_at: None,
                 created_at: now(),
             };
             store.insert_client(&record).await?;
@@ -151,6 +153,12 @@ pub async fn run(config: Option<&Path>, command: ClientsCommand) -> anyhow::Resu
                 bail!("no client {client_id}");
             }
         }
+        ClientsCommand::Approve { client_id } if !ClientIdUrl::is_url_shaped(&client_id) => {
+            println!("{}", decide_registered(&store, &client_id, ClientStatus::Active).await?);
+        }
+        ClientsCommand::Deny { client_id } if !ClientIdUrl::is_url_shaped(&client_id) => {
+            println!("{}", decide_registered(&store, &client_id, ClientStatus::Denied).await?);
+        }
         ClientsCommand::Approve { client_id } => {
             let url = parse_cimd_client_id(&client_id)?;
             println!("{}", decide(&store, &url, CimdStatus::Approved, now()).await?);
@@ -165,6 +173,26 @@ pub async fn run(config: Option<&Path>, command: ClientsCommand) -> anyhow::Resu
     }
     store.close().await;
     Ok(())
+}
+
+/// Approves (activates) or blocks a registered client, such as one that registered itself and
+/// waits for approval (`dcr.approval = "required"`). Audited like CIMD decisions.
+async fn decide_registered(store: &Store, client_id: &str, status: ClientStatus) -> anyhow::Result<String> {
+    let Some(previous) = store.find_client(client_id).await? else {
+        bail!("no client {client_id}; CIMD clients are named by their https URL");
+    };
+    store.set_client_status(client_id, status).await?;
+    let (kind, verb) = match status {
+        ClientStatus::Denied => ("client_denied", "denied"),
+        _ => ("client_approved", "approved"),
+    };
+    let event = AuditEvent {
+        client_id: Some(client_id.to_owned()),
+        detail: serde_json::json!({ "by": "cli", "previous": previous.status.as_str() }),
+        ..AuditEvent::new(kind)
+    };
+    store.record_audit(&event, now()).await?;
+    Ok(format!("{verb} {client_id} (was {}); running servers apply this within 5 seconds", previous.status.as_str()))
 }
 
 /// Why an approval would change nothing under this configuration: the server applies domain

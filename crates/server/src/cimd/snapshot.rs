@@ -4,7 +4,7 @@
 
 use postern_core::TokenHash;
 use postern_core::client_metadata_document::{CimdAuthMethod, ClientKeys, ClientMetadata};
-use postern_store::{ClientRecord, ClientSource};
+use postern_store::{ClientRecord, ClientSource, ClientStatus};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -86,6 +86,8 @@ impl ClientSnapshot {
             jwks: self.jwks.as_ref().map(serde_json::Value::to_string),
             jwks_uri: self.jwks_uri.clone(),
             source: ClientSource::MetadataDocument,
+            status: ClientStatus::Active,
+            secret_expires_at: None,
             created_at: 0,
         }
     }

@@ -15,7 +15,7 @@ use postern_core::registration_metadata::{
 };
 use postern_core::secret::random_id;
 use postern_core::{OpaqueToken, TokenEndpointAuthMethod, TokenHash};
-use postern_store::{AuditEvent, ClientRecord, ClientSource, DcrRegistration, StoreError};
+use postern_store::{AuditEvent, ClientRecord, ClientSource, ClientStatus, DcrRegistration, StoreError};
 use serde_json::{Map, Value, json};
 
 /// Members a client may never set itself (RFC 7592 §2.2, R109a).
@@ -152,6 +152,7 @@ async fn register_client(
     let registration_token = OpaqueToken::generate("prat_").map_err(random_failure)?;
     if let Some(key) = &dedupe_key
         && let Some(existing) = state.store.find_dcr_registration_by_dedupe_key(key).await?
+        && let Some(client) = state.store.find_client(&existing.client_id).await?
         && state.store.rotate_registration_token(&existing.client_id, registration_token.hash().as_str()).await?
     {
         let event = AuditEvent {
@@ -160,7 +161,7 @@ async fn register_client(
             ..AuditEvent::new("client_registration_deduplicated")
         };
         state.store.record_audit(&event, now).await?;
-        let body = client_information(state, &existing, None, &registration_token)?;
+        let body = client_information(state, &existing, &client, None, &registration_token)?;
         return Ok((StatusCode::CREATED, Json(body)).into_response());
     }
 
@@ -171,18 +172,18 @@ async fn register_client(
         .then(|| OpaqueToken::generate("pcs_"))
         .transpose()
         .map_err(random_failure)?;
-    let secret_expires_at = match (&secret, settings.client_secret_ttl) {
-        (Some(_), ttl) if ttl > 0 => now + ttl,
-        _ => 0,
-    };
-    let record = client_record(&client_id, &metadata, secret.as_ref().map(|s| s.hash().as_str().to_owned()), now);
+    let mut record = client_record(&client_id, &metadata, secret.as_ref().map(|s| s.hash().as_str().to_owned()), now);
+    record.secret_expires_at =
+        secret.as_ref().and_then(|_| (settings.client_secret_ttl > 0).then(|| now + settings.client_secret_ttl));
+    if settings.approval_required {
+        record.status = ClientStatus::Pending;
+    }
     let registration = DcrRegistration {
         client_id: client_id.clone(),
         registration_token_hash: registration_token.hash().as_str().to_owned(),
         metadata: Value::Object(metadata.to_json()).to_string(),
         dedupe_key,
         registered_ip: Some(ip.to_owned()),
-        client_secret_expires_at: secret_expires_at,
         created_at: now,
     };
     let event = AuditEvent {
@@ -192,11 +193,12 @@ async fn register_client(
             "client_name": record.client_name,
             "redirect_uris": record.redirect_uris,
             "token_endpoint_auth_method": record.token_endpoint_auth_method,
+            "status": record.status.as_str(),
         }),
         ..AuditEvent::new("client_registered")
     };
     state.store.insert_dcr_client(&record, &registration, &event).await?;
-    let body = client_information(state, &registration, secret.as_ref(), &registration_token)?;
+    let body = client_information(state, &registration, &record, secret.as_ref(), &registration_token)?;
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
@@ -254,6 +256,8 @@ fn client_record(
         jwks: metadata.jwks.as_ref().map(Value::to_string),
         jwks_uri: metadata.jwks_uri.clone(),
         source: ClientSource::Dcr,
+        status: ClientStatus::Active,
+        secret_expires_at: None,
         created_at: now,
     }
 }
@@ -262,6 +266,7 @@ fn client_record(
 fn client_information(
     state: &AppState,
     registration: &DcrRegistration,
+    client: &ClientRecord,
     secret: Option<&OpaqueToken>,
     registration_token: &OpaqueToken,
 ) -> Result<Value, RegistrationFailure> {
@@ -271,7 +276,10 @@ fn client_information(
     body.insert("client_id_issued_at".into(), registration.created_at.into());
     if let Some(secret) = secret {
         body.insert("client_secret".into(), secret.expose().into());
-        body.insert("client_secret_expires_at".into(), registration.client_secret_expires_at.into());
+    }
+    if client.secret_hash.is_some() {
+        // R102: required whenever a secret was issued; 0 means it never expires.
+        body.insert("client_secret_expires_at".into(), client.secret_expires_at.unwrap_or(0).into());
     }
     body.insert("registration_client_uri".into(), management_uri(state, &registration.client_id).into());
     body.insert("registration_access_token".into(), registration_token.expose().into());
@@ -307,8 +315,11 @@ async fn authorized_registration(
 pub async fn read(State(state): State<AppState>, Path(client_id): Path<String>, headers: HeaderMap) -> Response {
     let result = async {
         let registration = authorized_registration(&state, &headers, &client_id).await?;
+        let Some(client) = state.store.find_client(&client_id).await? else {
+            return Err(RegistrationFailure::invalid_token("the client no longer exists"));
+        };
         let token = rotate(&state, &registration).await?;
-        client_information(&state, &registration, None, &token).map(|body| Json(body).into_response())
+        client_information(&state, &registration, &client, None, &token).map(|body| Json(body).into_response())
     }
     .await;
     result.unwrap_or_else(IntoResponse::into_response)
@@ -362,7 +373,11 @@ pub async fn update(
                 metadata.token_endpoint_auth_method
             )));
         }
-        let record = client_record(&client_id, &metadata, current.secret_hash.clone(), current.created_at);
+        let record = ClientRecord {
+            status: current.status,
+            secret_expires_at: current.secret_expires_at,
+            ..client_record(&client_id, &metadata, current.secret_hash.clone(), current.created_at)
+        };
         let stored_metadata = Value::Object(metadata.to_json()).to_string();
         let event = AuditEvent {
             client_id: Some(client_id.clone()),
@@ -375,7 +390,7 @@ pub async fn update(
         }
         let updated = DcrRegistration { metadata: stored_metadata, ..registration };
         let token = rotate(&state, &updated).await?;
-        client_information(&state, &updated, None, &token).map(|body| Json(body).into_response())
+        client_information(&state, &updated, &record, None, &token).map(|body| Json(body).into_response())
     }
     .await;
     result.unwrap_or_else(IntoResponse::into_response)

@@ -4,8 +4,8 @@
 use crate::support::*;
 use postern_core::{Clock, TokenHash};
 use postern_server::config::Config;
-use postern_store::InitialAccessToken;
 use postern_store::test_support::Backend;
+use postern_store::{ClientStatus, InitialAccessToken};
 use serde_json::{Value, json};
 
 backend_tests!(
@@ -20,6 +20,8 @@ backend_tests!(
     r109_management_reads_replaces_and_deletes_with_the_registration_token,
     the_client_cap_and_the_scope_ceiling_hold,
     the_reaper_removes_unused_and_idle_clients_and_their_tokens,
+    with_approval_required_a_registered_client_waits_for_an_administrator,
+    an_expired_client_secret_stops_working,
 );
 
 const REDIRECT: &str = "http://127.0.0.1/callback";
@@ -363,4 +365,56 @@ async fn the_reaper_removes_unused_and_idle_clients_and_their_tokens(backend: Ba
         app.token(&[("grant_type", "refresh_token"), ("refresh_token", &refresh), ("client_id", &used_id)]).await;
     assert_eq!(refreshed.status, 401, "{}", refreshed.body);
     assert_eq!(app.audit_count("client_reaped").await, 2);
+}
+
+async fn with_approval_required_a_registered_client_waits_for_an_administrator(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| {
+        enable(config);
+        config.dcr.approval = "required".into();
+    })
+    .await;
+    let registered = post_registration(&app, &public_metadata("Waiting"), None).await;
+    assert_eq!(registered.status, 201, "{}", registered.body);
+    let client_id = registered.json()["client_id"].as_str().unwrap().to_owned();
+    let params = with_param(&with_param(&app.authorize_params(), "client_id", &client_id), "redirect_uri", REDIRECT);
+    let waiting = app.authorize(&params, None).await;
+    assert_eq!(waiting.status, 403, "{}", waiting.body);
+    assert!(waiting.body.contains(&format!("postern clients approve {client_id}")), "{}", waiting.body);
+    assert!(waiting.header("location").is_none());
+
+    app.store.set_client_status(&client_id, ClientStatus::Active).await.unwrap();
+    app.clock.advance(6); // past the per-node client cache
+    let code = app.code_for(&params).await;
+    let exchange = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("code_verifier", VERIFIER),
+        ("client_id", client_id.as_str()),
+    ];
+
+    app.store.set_client_status(&client_id, ClientStatus::Denied).await.unwrap();
+    app.clock.advance(6);
+    assert_oauth_error(&app.token(&exchange).await, 401, "invalid_client");
+    let blocked = app.authorize(&params, None).await;
+    assert_eq!(blocked.status, 403, "{}", blocked.body);
+    assert!(blocked.body.contains("blocked"), "{}", blocked.body);
+}
+
+async fn an_expired_client_secret_stops_working(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| {
+        enable(config);
+        config.dcr.client_secret_ttl_secs = 3600;
+    })
+    .await;
+    let body = post_registration(&app, &json!({ "redirect_uris": ["https://app.example/cb"] }), None).await.json();
+    assert_eq!(body["client_secret_expires_at"], app.clock.now() + 3600);
+    let (client_id, secret) = (body["client_id"].as_str().unwrap(), body["client_secret"].as_str().unwrap());
+    let form = [("grant_type", "refresh_token"), ("refresh_token", "prt_unknown")];
+    // Authenticated while the secret lives (the unknown refresh token is then the problem) ...
+    assert_oauth_error(&app.token_basic(client_id, secret, &form).await, 400, "invalid_grant");
+    app.clock.advance(3600);
+    // ... and refused once it has expired.
+    let expired = app.token_basic(client_id, secret, &form).await;
+    assert_oauth_error(&expired, 401, "invalid_client");
+    assert!(expired.json()["error_description"].as_str().unwrap().contains("expired"), "{}", expired.body);
 }

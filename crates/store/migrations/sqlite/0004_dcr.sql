@@ -1,3 +1,8 @@
+-- Any client can be waiting for approval or blocked ('active' | 'pending' | 'denied'; DCR with
+-- dcr.approval = "required" starts pending), and a secret can expire (NULL: never).
+ALTER TABLE clients ADD COLUMN status TEXT NOT NULL DEFAULT 'active';
+ALTER TABLE clients ADD COLUMN secret_expires_at INTEGER;
+
 -- Dynamic Client Registration (issue 5, RFC 7591/7592). A registered client is a row of
 -- `clients` with source 'dcr' (so authorization and token endpoints treat it like any client);
 -- this table holds what only registration needs.
@@ -7,7 +12,6 @@ CREATE TABLE dcr_registrations (
     metadata                TEXT NOT NULL,          -- the effective metadata echoed on read (JSON)
     dedupe_key              TEXT,                   -- public clients: hash of metadata and source
     registered_ip           TEXT,
-    client_secret_expires_at INTEGER NOT NULL DEFAULT 0,
     created_at              INTEGER NOT NULL
 );
 CREATE INDEX dcr_registrations_dedupe_key ON dcr_registrations(dedupe_key);

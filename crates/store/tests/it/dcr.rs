@@ -20,7 +20,6 @@ fn registration(client_id: &str, dedupe_key: Option<&str>) -> DcrRegistration {
         metadata: r#"{"client_name":"Agent"}"#.to_owned(),
         dedupe_key: dedupe_key.map(str::to_owned),
         registered_ip: Some("203.0.113.7".to_owned()),
-        client_secret_expires_at: 0,
         created_at: NOW,
     }
 }

@@ -3,8 +3,8 @@
 
 use postern_store::test_support::{Backend, POSTGRES_ENV, isolated_store};
 use postern_store::{
-    AuditEvent, AuthorizationCodeRecord, ClientRecord, ClientSource, CodeLookup, GrantRecord, NewRefreshToken, Store,
-    UserRecord,
+    AuditEvent, AuthorizationCodeRecord, ClientRecord, ClientSource, ClientStatus, CodeLookup, GrantRecord,
+    NewRefreshToken, Store, UserRecord,
 };
 use std::future::Future;
 
@@ -88,6 +88,8 @@ pub fn client(client_id: &str, source: ClientSource) -> ClientRecord {
         jwks: None,
         jwks_uri: None,
         source,
+        status: ClientStatus::Active,
+        secret_expires_at: None,
         created_at: NOW,
     }
 }
