@@ -99,7 +99,10 @@ pub async fn approve(target: &Target, cookie: &str, client_id: &str) -> anyhow::
     let reply =
         target.browser.post(format!("{}/consent", target.base)).header("cookie", cookie).form(&form).send().await?;
     if !reply.status().is_redirection() {
-        bail!("consent for {client_id} was not accepted: HTTP {}", reply.status());
+        let status = reply.status();
+        let body = reply.text().await.unwrap_or_default();
+        let heading = body.split("<h1>").nth(1).and_then(|h| h.split("</h1>").next()).unwrap_or_default();
+        bail!("consent for {client_id} was not accepted: HTTP {status} ({heading})");
     }
     Ok(())
 }
@@ -138,7 +141,7 @@ fn csrf_token(body: &str) -> anyhow::Result<String> {
 
 /// The forwarded authorization parameters of a login or consent form.
 fn hidden_fields(body: &str) -> Vec<(&'static str, String)> {
-    const NAMES: [&str; 8] = [
+    const NAMES: [&str; 9] = [
         "response_type",
         "client_id",
         "redirect_uri",
@@ -147,6 +150,7 @@ fn hidden_fields(body: &str) -> Vec<(&'static str, String)> {
         "resource",
         "code_challenge",
         "code_challenge_method",
+        "document_fingerprint",
     ];
     NAMES
         .iter()

@@ -3,6 +3,7 @@
 //! cached CIMD client (DESIGN §8, issue 3). See bench/README.md.
 
 mod authorize;
+mod register;
 
 use anyhow::{Context, bail};
 use postern_core::{Clock, OpaqueToken, PkceVerifier, SystemClock, TokenHash};
@@ -59,6 +60,8 @@ struct Target {
     browser: reqwest::Client,
     /// Serves the CIMD client's metadata document.
     documents: TlsServer,
+    /// A second node on the same database with the default registration rate limit.
+    flood_base: String,
 }
 
 #[tokio::main]
@@ -140,6 +143,19 @@ async fn main() -> anyhow::Result<()> {
         "cached CIMD costs {extra:+.1}% per /authorize against a pre-registered client (target < 10%: {})",
         if extra < 10.0 { "met" } else { "NOT met" }
     );
+
+    let registrations = register::throughput(target, duration, options.concurrency).await?;
+    report("DCR registration", &registrations, 500.0);
+    let flood = register::flood(target, 10_000, options.concurrency).await?;
+    println!(
+        "DCR flood: 10,000 registrations from one address in {:.1} s: {} accepted, {} refused (429); \
+         {} client rows and {} audit events added",
+        flood.elapsed.as_secs_f64(),
+        flood.accepted,
+        flood.refused,
+        flood.rows_added,
+        flood.audit_events_added
+    );
     Ok(())
 }
 
@@ -181,6 +197,11 @@ async fn start_server(backend: Backend) -> anyhow::Result<Target> {
     std::fs::write(&ca_file, &documents.ca_pem)?;
     config.outbound.allow_cidrs = vec!["127.0.0.1/32".into()];
     config.outbound.extra_root_certs = vec![ca_file];
+    config.dcr.enabled = true;
+    config.dcr.max_clients = i64::MAX;
+    // The flood node keeps the default per-IP limit; this one measures registration itself.
+    let flood_config = config.clone();
+    config.dcr.registrations_per_ip_per_hour = u32::MAX;
     let settings = config.validate()?;
     bootstrap::prepare(&store, &settings, SystemClock.now()).await?;
     store
@@ -197,10 +218,16 @@ async fn start_server(backend: Backend) -> anyhow::Result<Target> {
         SafeFetcher::with_resolver(settings.outbound.clone(), Arc::new(postern_fetch::test_fixture::resolver()))?;
     let app = Application::with_fetcher(listener, settings, store.clone(), Arc::new(SystemClock), fetcher).await?;
     tokio::spawn(app.run(std::future::pending()));
+    let flood_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let flood_base = format!("http://127.0.0.1:{}", flood_listener.local_addr()?.port());
+    let flood_settings = flood_config.validate()?;
+    let flood_node =
+        Application::with_listener(flood_listener, flood_settings, store.clone(), Arc::new(SystemClock)).await?;
+    tokio::spawn(flood_node.run(std::future::pending()));
     let http = reqwest::Client::builder().pool_max_idle_per_host(1024).build()?;
     let browser =
         reqwest::Client::builder().pool_max_idle_per_host(1024).redirect(reqwest::redirect::Policy::none()).build()?;
-    Ok(Target { resource: format!("{base}/demo/mcp"), base, store, http, browser, documents })
+    Ok(Target { resource: format!("{base}/demo/mcp"), base, store, http, browser, documents, flood_base })
 }
 
 /// Codes inserted straight into the store, as /authorize would after login and consent.
