@@ -441,5 +441,9 @@ fn a_self_registered_client_waiting_for_approval_is_approved_or_denied_by_its_id
     assert!(stdout(&denied).contains("denied dcr_waiting (was active)"), "{}", stdout(&denied));
     let unknown = postern(dir.path(), &["clients", "approve", "dcr_nobody"], None);
     assert!(!unknown.status.success());
-    assert!(stderr(&unknown).contains("no client dcr_nobody"), "{}", stderr(&unknown));
+    assert!(
+        stderr(&unknown).contains("no client dcr_nobody: it is not a registered client_id"),
+        "{}",
+        stderr(&unknown)
+    );
 }

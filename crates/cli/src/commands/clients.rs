@@ -53,7 +53,11 @@ pub enum ClientsCommand {
     },
     /// Remove a client added with `clients add` and revoke its grants.
     Remove { client_id: String },
-    /// Approve a CIMD client: it may be used even though its domain is not in `cimd.allow_domains`.
+    /// Approve a CIMD client (or a self-registered client waiting for approval).
+    ///
+    /// A CIMD client may then be used even though its domain is not in `cimd.allow_domains`. A
+    /// client that registered itself with `dcr.approval = "required"` is named by its client_id
+    /// (`dcr_...`) and becomes usable.
     ///
     /// CLIENT_ID is the client's metadata document URL, exactly as the client sends it (see
     /// `clients list --cimd`). A client waiting as "pending" (`cimd.unknown_domains = "approval"`)
@@ -62,18 +66,23 @@ pub enum ClientsCommand {
     /// `cimd.unknown_domains = "deny"` (the command says so when the configuration does that).
     /// Running servers apply it within 5 seconds.
     Approve {
-        /// The client's metadata document URL, e.g. https://app.example.com/oauth/client.json
+        /// The client's metadata document URL (e.g. https://app.example.com/oauth/client.json),
+        /// or a registered client_id
         #[arg(value_name = "CLIENT_ID")]
         client_id: String,
     },
-    /// Deny a CIMD client: new authorization requests naming it are refused.
+    /// Deny (block) a CIMD client, or any registered client by its client_id.
+    ///
+    /// New authorization requests naming it are refused; a blocked registered client also can
+    /// no longer use the token endpoint.
     ///
     /// CLIENT_ID is the client's metadata document URL, exactly as the client sends it (see
     /// `clients list --cimd`). Works for pending, allowed and previously approved clients alike;
     /// a client the server has not seen yet is pre-denied. Running servers apply it within 5
     /// seconds.
     Deny {
-        /// The client's metadata document URL, e.g. https://app.example.com/oauth/client.json
+        /// The client's metadata document URL (e.g. https://app.example.com/oauth/client.json),
+        /// or a registered client_id
         #[arg(value_name = "CLIENT_ID")]
         client_id: String,
     },
@@ -179,7 +188,10 @@ pub async fn run(config: Option<&Path>, command: ClientsCommand) -> anyhow::Resu
 /// waits for approval (`dcr.approval = "required"`). Audited like CIMD decisions.
 async fn decide_registered(store: &Store, client_id: &str, status: ClientStatus) -> anyhow::Result<String> {
     let Some(previous) = store.find_client(client_id).await? else {
-        bail!("no client {client_id}; CIMD clients are named by their https URL");
+        bail!(
+            "no client {client_id}: it is not a registered client_id, and not a CIMD client_id (an https URL of a \
+             client metadata document); pre-registered clients are added with `postern clients add`"
+        );
     };
     store.set_client_status(client_id, status).await?;
     let (kind, verb) = match status {
