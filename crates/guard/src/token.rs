@@ -1,0 +1,198 @@
+//! JWT access token checks (RFC 9068 §4, SPEC R033–R036): `typ`, pinned `alg`, signature with
+//! the AS keys, `iss` exact, `aud` contains the resource, `exp`/`nbf` with a small leeway taken
+//! from the injected clock, and the required claims. Every failure is a [`TokenError`] whose
+//! message becomes the challenge's `error_description`.
+
+use crate::config::SigningAlgorithm;
+use crate::identity::AccessIdentity;
+use crate::keys::{KeyCache, KeyError};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
+use std::collections::BTreeSet;
+
+/// Longer tokens are refused before any parsing (bounded work for hostile input).
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+
+/// Why an access token was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TokenError {
+    #[error("the access token is not a well-formed JWT")]
+    Malformed,
+    #[error("the access token is longer than {MAX_TOKEN_BYTES} bytes")]
+    TooLong,
+    #[error("the access token's typ header must be at+jwt (RFC 9068)")]
+    WrongType,
+    #[error("the access token's alg {0} is not accepted; accepted: {1}")]
+    AlgorithmNotAccepted(String, String),
+    #[error("the access token has a crit header, which is not supported")]
+    CriticalHeader,
+    #[error("the access token was signed with a key the authorization server does not publish")]
+    UnknownKey,
+    #[error("the access token's kid names a key for another algorithm")]
+    KeyAlgorithmMismatch,
+    #[error("the access token has no kid and the authorization server publishes several keys")]
+    AmbiguousKey,
+    #[error("the access token's signature is invalid")]
+    BadSignature,
+    #[error("the access token lacks the required claim {0}")]
+    MissingClaim(&'static str),
+    #[error("the access token was not issued by {0}")]
+    WrongIssuer(String),
+    #[error("the access token is not meant for this resource (aud must contain {0})")]
+    WrongAudience(String),
+    #[error("the access token expired")]
+    Expired,
+    #[error("the access token is not valid yet")]
+    NotYetValid,
+    /// Not the token's fault: the layer answers `503`.
+    #[error("the authorization server's keys are unavailable: {0}")]
+    KeysUnavailable(String),
+}
+
+/// The JOSE header members we act on (RFC 7515 §4.1).
+#[derive(Deserialize)]
+struct Header {
+    alg: String,
+    typ: Option<String>,
+    kid: Option<String>,
+    crit: Option<serde::de::IgnoredAny>,
+}
+
+/// RFC 7519 NumericDate: a JSON number, possibly with a fraction.
+type NumericDate = f64;
+
+/// RFC 9068 §2.2 claims. A claim of the wrong JSON type makes the token malformed.
+#[derive(Deserialize)]
+struct Claims {
+    iss: Option<String>,
+    sub: Option<String>,
+    aud: Option<Audience>,
+    client_id: Option<String>,
+    scope: Option<String>,
+    exp: Option<NumericDate>,
+    nbf: Option<NumericDate>,
+    iat: Option<NumericDate>,
+    jti: Option<String>,
+}
+
+/// `aud`: one string or an array of strings (RFC 7519 §4.1.3).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            Self::One(aud) => vec![aud],
+            Self::Many(auds) => auds,
+        }
+    }
+}
+
+/// What a token must satisfy, besides being signed by a key from [`KeyCache`].
+pub(crate) struct Expectations<'a> {
+    pub issuer: &'a str,
+    pub resource: &'a str,
+    pub algorithms: &'a [SigningAlgorithm],
+    pub leeway: i64,
+}
+
+/// RFC 9068 §4 and RFC 8725 §3.11: `at+jwt`, with or without the `application/` prefix, in
+/// any letter case (media types are case-insensitive).
+fn is_access_token_type(typ: &str) -> bool {
+    let typ = match typ.get(..12) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("application/") => &typ[12..],
+        _ => typ,
+    };
+    typ.eq_ignore_ascii_case("at+jwt")
+}
+
+fn seconds(date: NumericDate) -> i64 {
+    // Saturating: a date beyond i64 is simply far away.
+    date.floor() as i64
+}
+
+/// Checks `token` completely; the result is the identity to hand to the MCP server.
+pub(crate) async fn verify(
+    token: &str,
+    expect: &Expectations<'_>,
+    keys: &KeyCache,
+    now: i64,
+) -> Result<AccessIdentity, TokenError> {
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(TokenError::TooLong);
+    }
+    let mut parts = token.split('.');
+    let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(TokenError::Malformed);
+    };
+    if signature_b64.is_empty() {
+        return Err(TokenError::Malformed);
+    }
+    let header_json = URL_SAFE_NO_PAD.decode(header_b64).map_err(|_| TokenError::Malformed)?;
+    let header: Header = serde_json::from_slice(&header_json).map_err(|_| TokenError::Malformed)?;
+    if !header.typ.as_deref().is_some_and(is_access_token_type) {
+        return Err(TokenError::WrongType);
+    }
+    if header.crit.is_some() {
+        return Err(TokenError::CriticalHeader);
+    }
+    // R036: pinned algorithms; `none` and HS256 are never in the list.
+    let alg =
+        SigningAlgorithm::from_header(&header.alg).filter(|alg| expect.algorithms.contains(alg)).ok_or_else(|| {
+            let accepted: Vec<&str> = expect.algorithms.iter().map(|a| a.as_str()).collect();
+            TokenError::AlgorithmNotAccepted(header.alg.clone(), accepted.join(" "))
+        })?;
+    let (key_set, index) = keys.find(header.kid.as_deref(), alg).await.map_err(|e| match e {
+        KeyError::Unavailable(why) => TokenError::KeysUnavailable(why),
+        KeyError::NotFound => TokenError::UnknownKey,
+        KeyError::WrongAlgorithm => TokenError::KeyAlgorithmMismatch,
+        KeyError::Ambiguous => TokenError::AmbiguousKey,
+    })?;
+    let key = key_set.get(index).ok_or(TokenError::UnknownKey)?;
+    let signed = &token[..header_b64.len() + 1 + payload_b64.len()];
+    let valid = jsonwebtoken::crypto::verify(signature_b64, signed.as_bytes(), &key.key, alg.jwt())
+        .map_err(|_| TokenError::BadSignature)?;
+    if !valid {
+        return Err(TokenError::BadSignature);
+    }
+
+    // Only signed content is looked at from here on.
+    let payload = URL_SAFE_NO_PAD.decode(payload_b64).map_err(|_| TokenError::Malformed)?;
+    let claims: Claims = serde_json::from_slice(&payload).map_err(|_| TokenError::Malformed)?;
+    let iss = claims.iss.ok_or(TokenError::MissingClaim("iss"))?;
+    if iss != expect.issuer {
+        return Err(TokenError::WrongIssuer(expect.issuer.to_owned()));
+    }
+    let aud = claims.aud.ok_or(TokenError::MissingClaim("aud"))?.into_vec();
+    if !aud.iter().any(|a| a == expect.resource) {
+        return Err(TokenError::WrongAudience(expect.resource.to_owned()));
+    }
+    let exp = seconds(claims.exp.ok_or(TokenError::MissingClaim("exp"))?);
+    // RFC 7519 §4.1.4: the current time must be before `exp`.
+    if now >= exp.saturating_add(expect.leeway) {
+        return Err(TokenError::Expired);
+    }
+    if let Some(nbf) = claims.nbf
+        && now.saturating_add(expect.leeway) < seconds(nbf)
+    {
+        return Err(TokenError::NotYetValid);
+    }
+    let iat = seconds(claims.iat.ok_or(TokenError::MissingClaim("iat"))?);
+    let sub = claims.sub.ok_or(TokenError::MissingClaim("sub"))?;
+    let client_id = claims.client_id.ok_or(TokenError::MissingClaim("client_id"))?;
+    let jti = claims.jti.ok_or(TokenError::MissingClaim("jti"))?;
+    let scopes: BTreeSet<String> =
+        claims.scope.unwrap_or_default().split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect();
+    Ok(AccessIdentity { sub, client_id, scopes, exp, iat, jti, aud, iss })
+}
+
+#[cfg(test)]
+mod tests;
