@@ -19,7 +19,12 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the authorization server (creates the database, keys and admin user on first start).
-    Serve,
+    Serve {
+        /// Also serve a demo MCP server at ISSUER/demo/mcp, protected by postern-guard, and accept
+        /// dynamically registered clients: a complete setup to try with any MCP client.
+        #[arg(long)]
+        demo: bool,
+    },
     /// Create or upgrade the database schema, then exit.
     Migrate,
     /// Manage local users.
@@ -52,7 +57,7 @@ fn main() -> ExitCode {
     let config = cli.config.as_deref();
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Serve => commands::serve::run(config).await,
+            Command::Serve { demo } => commands::serve::run(config, demo).await,
             Command::Migrate => commands::migrate(config).await,
             Command::Users(command) => commands::users::run(config, command).await,
             Command::Clients(command) => commands::clients::run(config, command).await,

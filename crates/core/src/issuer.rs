@@ -65,6 +65,11 @@ impl Issuer {
         &self.raw
     }
 
+    /// `host[:port]` as written in the issuer: what clients send as `Host`.
+    pub fn authority(&self) -> &str {
+        self.origin.split_once("://").map_or(self.origin.as_str(), |(_, authority)| authority)
+    }
+
     /// Path prefix under which the server mounts its endpoints ("" or "/tenant").
     pub fn path(&self) -> &str {
         &self.path
@@ -122,6 +127,13 @@ mod tests {
         assert_eq!(issuer.openid_configuration_path(), "/tenant1/.well-known/openid-configuration");
         assert_eq!(issuer.openid_configuration_inserted_path(), "/.well-known/openid-configuration/tenant1");
         assert_eq!(issuer.endpoint("/token"), "https://auth.example.com/tenant1/token");
+    }
+
+    #[test]
+    fn authority_is_host_and_port_as_written() {
+        assert_eq!(Issuer::parse("https://auth.example.com/tenant1").unwrap().authority(), "auth.example.com");
+        assert_eq!(Issuer::parse("http://127.0.0.1:8414").unwrap().authority(), "127.0.0.1:8414");
+        assert_eq!(Issuer::parse("http://[::1]:9000/").unwrap().authority(), "[::1]:9000");
     }
 
     #[test]

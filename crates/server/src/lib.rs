@@ -160,6 +160,13 @@ impl Application {
         Ok(Self { listener, router, state })
     }
 
+    /// Serves `routes` beside the authorization server on the same listener (the demo MCP server
+    /// of `postern serve --demo`). They get none of the server's layers: they bring their own.
+    pub fn merge(mut self, routes: Router) -> Self {
+        self.router = self.router.merge(routes);
+        self
+    }
+
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
     }

@@ -1,12 +1,17 @@
-use super::{open_store, redact_database_url, settings};
+use super::{open_store, redact_database_url};
 use anyhow::Context;
 use postern_core::SystemClock;
-use postern_server::{Application, bootstrap};
+use postern_server::config::ResourceConfig;
+use postern_server::{Application, Config, bootstrap};
 use std::path::Path;
 use std::sync::Arc;
 
-pub async fn run(config: Option<&Path>) -> anyhow::Result<()> {
-    let settings = settings(config)?;
+pub async fn run(config: Option<&Path>, demo: bool) -> anyhow::Result<()> {
+    let mut config = Config::load(config)?;
+    if demo {
+        include_demo(&mut config);
+    }
+    let settings = config.validate()?;
     if settings.key_encryption_key.is_none() {
         tracing::warn!("no key_encryption_key configured: signing keys are stored unencrypted in the database");
     }
@@ -18,7 +23,16 @@ pub async fn run(config: Option<&Path>) -> anyhow::Result<()> {
     if let Some(password) = report.admin_password {
         eprintln!("\n  Created user 'admin' with password: {password}\n  It is shown only this once.\n");
     }
-    let app = Application::build(settings.clone(), store, Arc::new(SystemClock)).await?;
+    let mut app = Application::build(settings.clone(), store, Arc::new(SystemClock)).await?;
+    if demo {
+        let resource = demo_resource(&settings.issuer);
+        let routes = postern_demo::router(&resource, settings.issuer.as_str(), settings.issuer.authority())
+            .context("demo MCP server")?;
+        app = app.merge(routes);
+        eprintln!(
+            "\n  Demo MCP server: {resource}\n  Connect an MCP client to it (README: \"Try it with an MCP client\").\n"
+        );
+    }
     tracing::info!(
         issuer = %settings.issuer,
         listen = %app.local_addr()?,
@@ -28,6 +42,34 @@ pub async fn run(config: Option<&Path>) -> anyhow::Result<()> {
     app.run(shutdown_signal()).await?;
     tracing::info!("postern stopped");
     Ok(())
+}
+
+/// The demo MCP server's canonical URI: under the issuer, so it shares its origin and listener.
+fn demo_resource(issuer: &postern_core::Issuer) -> String {
+    issuer.endpoint(postern_demo::DEMO_PATH)
+}
+
+/// `--demo` makes the demo a configured resource (tokens can only be issued for configured
+/// resources) and opens Dynamic Client Registration, so every kind of MCP client can connect.
+/// Both are logged: a demo is not a production configuration.
+fn include_demo(config: &mut Config) {
+    let Ok(issuer) = postern_core::Issuer::parse(&config.issuer) else {
+        return; // validate() reports the issuer with a precise message
+    };
+    let uri = demo_resource(&issuer);
+    if !config.resources.iter().any(|r| r.uri == uri) {
+        config.resources.push(ResourceConfig {
+            uri: uri.clone(),
+            name: "Postern demo MCP server".to_owned(),
+            scopes: vec![postern_demo::READ_SCOPE.to_owned(), postern_demo::WRITE_SCOPE.to_owned()],
+            default_scopes: Some(vec![postern_demo::READ_SCOPE.to_owned()]),
+        });
+    }
+    if !config.dcr.enabled {
+        tracing::warn!("--demo: dynamic client registration is enabled");
+        config.dcr.enabled = true;
+    }
+    tracing::info!(resource = %uri, "--demo: serving the demo MCP server");
 }
 
 async fn shutdown_signal() {
