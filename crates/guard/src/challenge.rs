@@ -27,6 +27,8 @@ pub(crate) enum Rejection {
     InvalidRequest(&'static str),
     /// The AS keys could not be fetched: no verdict on the token is possible.
     KeysUnavailable,
+    /// The introspection endpoint gave no answer we can use: no verdict either.
+    IntrospectionUnavailable,
     BodyTooLarge(usize),
     /// A POST the policy must read that is not JSON.
     UnsupportedMediaType,
@@ -68,7 +70,11 @@ impl Rejection {
                 "Bearer error=\"invalid_request\", error_description=\"{}\", resource_metadata=\"{metadata_url}\"",
                 description(why)
             ),
-            Self::KeysUnavailable | Self::BodyTooLarge(_) | Self::UnsupportedMediaType | Self::JsonRpcParseError => {
+            Self::KeysUnavailable
+            | Self::IntrospectionUnavailable
+            | Self::BodyTooLarge(_)
+            | Self::UnsupportedMediaType
+            | Self::JsonRpcParseError => {
                 return None;
             }
         })
@@ -79,7 +85,7 @@ impl Rejection {
             Self::NoToken { .. } | Self::InvalidToken(_) => StatusCode::UNAUTHORIZED,
             Self::InsufficientScope { .. } => StatusCode::FORBIDDEN,
             Self::InvalidRequest(_) | Self::JsonRpcParseError => StatusCode::BAD_REQUEST,
-            Self::KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::KeysUnavailable | Self::IntrospectionUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         }
@@ -98,6 +104,11 @@ impl Rejection {
             Self::KeysUnavailable => oauth(
                 "temporarily_unavailable",
                 "the authorization server's keys could not be fetched; try again shortly".to_owned(),
+            ),
+            Self::IntrospectionUnavailable => oauth(
+                "temporarily_unavailable",
+                "the authorization server could not be asked whether the access token is active; try again shortly"
+                    .to_owned(),
             ),
             Self::BodyTooLarge(limit) => oauth("invalid_request", format!("request body is larger than {limit} bytes")),
             Self::UnsupportedMediaType => {
@@ -126,8 +137,12 @@ impl Rejection {
         {
             headers.insert(header::WWW_AUTHENTICATE, value);
         }
-        if matches!(self, Self::KeysUnavailable) {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+        match self {
+            // The key refetch cooldown.
+            Self::KeysUnavailable => _ = headers.insert(header::RETRY_AFTER, HeaderValue::from_static("30")),
+            // Each request is a new attempt; a few seconds spare an AS that is coming back.
+            Self::IntrospectionUnavailable => _ = headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5")),
+            _ => {}
         }
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         response

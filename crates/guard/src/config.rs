@@ -1,7 +1,9 @@
 //! What a guard is configured with ([`GuardConfig`]), and the checks that turn it into the
 //! validated [`Settings`] the rest of the crate works with.
 
+use crate::client_credentials::ClientCredentials;
 use crate::error::GuardError;
+use crate::introspection::IntrospectionSettings;
 use crate::policy::ScopePolicy;
 use crate::well_known;
 use postern_core::{Clock, Issuer, ResourceUri, Scope, SystemClock};
@@ -19,6 +21,24 @@ pub const MAX_LEEWAY: Duration = Duration::from_secs(300);
 pub const DEFAULT_KEY_REFETCH_COOLDOWN: Duration = Duration::from_secs(30);
 /// Default age after which cached keys are fetched again, so removed keys stop verifying.
 pub const DEFAULT_KEY_MAX_AGE: Duration = Duration::from_secs(3600);
+/// Default longest time an `active` introspection result is reused: 10 s.
+///
+/// Revocation is the reason to run introspection mode at all, so the time a revoked token
+/// keeps working is kept to seconds (JWT mode's is the token's whole lifetime). The cost stays
+/// small: however busy an MCP session is (initialize, lists, bursts of tool calls, the SSE
+/// stream), one token costs at most one introspection per 10 s, which for Postern is a
+/// signature check and one indexed query. A result is never reused beyond the token's `exp`
+/// (RFC 7662 §4), and `inactive` results for at most [`INTROSPECTION_NEGATIVE_MAX_AGE`].
+pub const DEFAULT_INTROSPECTION_CACHE_MAX_AGE: Duration = Duration::from_secs(10);
+/// Longest time an `active: false` (or otherwise refused) introspection result is reused, and
+/// never longer than the cache's maximum age. Such a verdict does not change back for a real
+/// token; caching it briefly keeps a client that retries a dead token in a loop from turning
+/// each retry into a request to the AS, while a short time bounds any mistake.
+pub const INTROSPECTION_NEGATIVE_MAX_AGE: Duration = Duration::from_secs(5);
+/// Default bound on cached introspection results, for active and refused tokens each.
+pub const DEFAULT_INTROSPECTION_CACHE_ENTRIES: usize = 10_000;
+/// Default time an introspection request may take before the request gets `503`.
+pub const DEFAULT_INTROSPECTION_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A JWS algorithm the guard can accept (RFC 9068 tokens are signed asymmetrically; `none` and
 /// the HMAC algorithms are never accepted).
@@ -92,6 +112,11 @@ pub struct GuardConfig {
     pub(crate) cors: CorsPolicy,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) http: Option<reqwest::Client>,
+    pub(crate) introspection_client: Option<ClientCredentials>,
+    pub(crate) introspection_endpoint: Option<String>,
+    pub(crate) introspection_cache_max_age: Duration,
+    pub(crate) introspection_cache_entries: usize,
+    pub(crate) introspection_timeout: Duration,
 }
 
 impl fmt::Debug for GuardConfig {
@@ -107,6 +132,8 @@ impl fmt::Debug for GuardConfig {
             .field("policy", &self.policy)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("cors", &self.cors)
+            .field("introspection_client", &self.introspection_client)
+            .field("introspection_endpoint", &self.introspection_endpoint)
             .finish_non_exhaustive()
     }
 }
@@ -132,6 +159,11 @@ impl GuardConfig {
             cors: CorsPolicy::AnyOrigin,
             clock: Arc::new(SystemClock),
             http: None,
+            introspection_client: None,
+            introspection_endpoint: None,
+            introspection_cache_max_age: DEFAULT_INTROSPECTION_CACHE_MAX_AGE,
+            introspection_cache_entries: DEFAULT_INTROSPECTION_CACHE_ENTRIES,
+            introspection_timeout: DEFAULT_INTROSPECTION_TIMEOUT,
         }
     }
 
@@ -216,10 +248,52 @@ impl GuardConfig {
         self
     }
 
-    /// The HTTP client for metadata and key fetches. The default has no redirects, a 5 s
-    /// connect and 10 s total timeout, and trusts the platform's roots.
+    /// The HTTP client for metadata and key fetches and for introspection. The default has no
+    /// redirects, a 5 s connect and 10 s total timeout, and trusts the platform's roots. A
+    /// client of your own must not follow redirects either: introspection POSTs the token.
     pub fn with_http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
+        self
+    }
+
+    /// Introspection mode (RFC 7662, SPEC R037): every token is checked at the authorization
+    /// server's introspection endpoint, so revoked tokens are refused within
+    /// [`with_introspection_cache`](Self::with_introspection_cache)'s window instead of working
+    /// until they expire. Tokens may be opaque; nothing in them is trusted or needs a key.
+    ///
+    /// The guard authenticates as the confidential client `client_id` with `client_secret`
+    /// (`client_secret_basic`; for Postern, a client registered with that method). The secret
+    /// is never logged or shown by `Debug`. The endpoint is the AS metadata's
+    /// `introspection_endpoint` unless set with
+    /// [`with_introspection_endpoint`](Self::with_introspection_endpoint). Keys are not used in
+    /// this mode, so it cannot be combined with `with_jwks_uri` or `with_static_jwks`.
+    pub fn with_introspection(mut self, client_id: impl Into<String>, client_secret: impl Into<String>) -> Self {
+        self.introspection_client = Some(ClientCredentials::new(client_id.into(), client_secret.into()));
+        self
+    }
+
+    /// The introspection endpoint, instead of reading it from the AS metadata (needs
+    /// [`with_introspection`](Self::with_introspection)).
+    pub fn with_introspection_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.introspection_endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// How long an `active` introspection result is reused (default
+    /// [`DEFAULT_INTROSPECTION_CACHE_MAX_AGE`], whole seconds; zero asks on every request), and
+    /// how many results are kept at most, for active and for refused tokens each (default
+    /// [`DEFAULT_INTROSPECTION_CACHE_ENTRIES`]). Results are kept under a SHA-256 of the token,
+    /// never the token; when full, new results are not cached until old ones expire.
+    pub fn with_introspection_cache(mut self, max_age: Duration, max_entries: usize) -> Self {
+        self.introspection_cache_max_age = max_age;
+        self.introspection_cache_entries = max_entries;
+        self
+    }
+
+    /// How long one introspection request may take (default
+    /// [`DEFAULT_INTROSPECTION_TIMEOUT`]); past it the request gets `503`.
+    pub fn with_introspection_timeout(mut self, timeout: Duration) -> Self {
+        self.introspection_timeout = timeout;
         self
     }
 }
@@ -242,9 +316,11 @@ pub(crate) struct Settings {
     pub key_refetch_cooldown: i64,
     pub key_max_age: i64,
     pub cors: CorsPolicy,
+    /// `Some` in introspection mode.
+    pub introspection: Option<IntrospectionSettings>,
 }
 
-fn config_error(message: impl Into<String>) -> GuardError {
+pub(crate) fn config_error(message: impl Into<String>) -> GuardError {
     GuardError::Config(message.into())
 }
 
@@ -304,76 +380,14 @@ impl Settings {
             key_refetch_cooldown: seconds(config.key_refetch_cooldown),
             key_max_age: seconds(config.key_max_age).max(1),
             cors: config.cors.clone(),
+            introspection: IntrospectionSettings::from_config(config)?,
         })
     }
 }
 
-fn seconds(duration: Duration) -> i64 {
+pub(crate) fn seconds(duration: Duration) -> i64 {
     i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn config() -> GuardConfig {
-        GuardConfig::new("https://mcp.example.com/mcp", "https://auth.example.com")
-    }
-
-    #[test]
-    fn r006_resource_is_kept_byte_for_byte_and_both_prm_paths_are_served() {
-        let settings =
-            Settings::from_config(&GuardConfig::new("https://MCP.example.com/mcp/", "https://a.example")).unwrap();
-        assert_eq!(settings.resource, "https://MCP.example.com/mcp/");
-        assert_eq!(settings.metadata_url, "https://MCP.example.com/.well-known/oauth-protected-resource/mcp/");
-        assert_eq!(
-            settings.metadata_paths,
-            ["/.well-known/oauth-protected-resource/mcp/", "/.well-known/oauth-protected-resource"]
-        );
-    }
-
-    #[test]
-    fn an_origin_resource_has_one_prm_path() {
-        let settings =
-            Settings::from_config(&GuardConfig::new("https://mcp.example.com", "https://a.example")).unwrap();
-        assert_eq!(settings.metadata_paths, ["/.well-known/oauth-protected-resource"]);
-    }
-
-    #[test]
-    fn defaults_pin_es256_and_a_small_leeway() {
-        let settings = Settings::from_config(&config()).unwrap();
-        assert_eq!(settings.algorithms, [SigningAlgorithm::ES256]);
-        assert_eq!(settings.leeway, 30);
-        assert_eq!(settings.max_body_bytes, 1024 * 1024);
-        assert_eq!(settings.cors, CorsPolicy::AnyOrigin);
-    }
-
-    #[test]
-    fn rejects_unusable_configurations() {
-        let bad = [
-            GuardConfig::new("http://mcp.example.com/mcp", "https://auth.example.com"),
-            GuardConfig::new("https://mcp.example.com/mcp#f", "https://auth.example.com"),
-            GuardConfig::new("urn:mcp", "https://auth.example.com"),
-            GuardConfig::new("https://mcp.example.com/m\"cp", "https://auth.example.com"),
-            GuardConfig::new("https://mcp.example.com/mcp", "http://auth.example.com"),
-            GuardConfig::new("https://mcp.example.com/mcp", "https://auth.example.com/?x"),
-            config().with_jwks_uri("http://auth.example.com/jwks"),
-            config().with_scopes_supported(["has space"]),
-            config().with_policy(ScopePolicy::new().tool("t", ["quote\"d"])),
-            config().with_algorithms([]),
-            config().with_leeway(Duration::from_secs(301)),
-            config().with_key_refetch_cooldown(Duration::ZERO),
-            config().with_cors(CorsPolicy::Origins(vec!["https://app.example.com/".into()])),
-        ];
-        for config in bad {
-            assert!(Settings::from_config(&config).is_err(), "{config:?} must be rejected");
-        }
-    }
-
-    #[test]
-    fn loopback_http_is_allowed_for_development() {
-        let config = GuardConfig::new("http://127.0.0.1:3000/mcp", "http://127.0.0.1:8414")
-            .with_jwks_uri("http://127.0.0.1:8414/jwks.json");
-        assert!(Settings::from_config(&config).is_ok());
-    }
-}
+mod tests;

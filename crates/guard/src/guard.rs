@@ -4,6 +4,7 @@
 use crate::config::{GuardConfig, Settings};
 use crate::error::GuardError;
 use crate::identity::AccessIdentity;
+use crate::introspection::Introspector;
 use crate::keys::KeyCache;
 use crate::layer::GuardLayer;
 use crate::metadata;
@@ -14,13 +15,15 @@ use postern_core::Clock;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// A configured guard. Cheap to clone; clones share the key cache.
+/// A configured guard. Cheap to clone; clones share the key cache and the introspection cache.
 #[derive(Clone)]
 pub struct Guard(Arc<Inner>);
 
 pub(crate) struct Inner {
     pub settings: Settings,
     pub keys: KeyCache,
+    /// `Some` in introspection mode, which then replaces local JWT verification.
+    pub introspection: Option<Introspector>,
     pub clock: Arc<dyn Clock>,
     metadata: serde_json::Value,
     metadata_body: Bytes,
@@ -34,7 +37,8 @@ impl std::fmt::Debug for Guard {
 
 fn default_http_client() -> Result<reqwest::Client, GuardError> {
     reqwest::Client::builder()
-        // Metadata and keys are fetched from where they are published, never from a redirect.
+        // Metadata and keys are fetched from where they are published, never from a redirect;
+        // tokens are introspected where configured, never re-posted to another URL.
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(10))
@@ -44,14 +48,18 @@ fn default_http_client() -> Result<reqwest::Client, GuardError> {
 }
 
 impl Guard {
-    /// Checks `config` and builds the guard. No network I/O happens here: keys are fetched on
-    /// the first request (or by [`Guard::refresh_keys`]).
+    /// Checks `config` and builds the guard. No network I/O happens here: keys are fetched (or
+    /// the introspection endpoint discovered) on the first request, or by
+    /// [`Guard::refresh_keys`].
     pub fn new(config: GuardConfig) -> Result<Self, GuardError> {
         let settings = Settings::from_config(&config)?;
         let http = match config.http {
             Some(client) => client,
             None => default_http_client()?,
         };
+        let introspection = settings.introspection.as_ref().map(|introspection| {
+            Introspector::new(introspection, settings.issuer.clone(), http.clone(), config.clock.clone())
+        });
         let keys = KeyCache::new(
             &settings,
             config.jwks_uri.clone(),
@@ -61,7 +69,7 @@ impl Guard {
         )?;
         let metadata = metadata::document(&settings);
         let metadata_body = Bytes::from(metadata.to_string());
-        Ok(Self(Arc::new(Inner { settings, keys, clock: config.clock, metadata, metadata_body })))
+        Ok(Self(Arc::new(Inner { settings, keys, introspection, clock: config.clock, metadata, metadata_body })))
     }
 
     pub(crate) fn inner(&self) -> &Inner {
@@ -94,7 +102,8 @@ impl Guard {
         &self.0.settings.resource
     }
 
-    /// Verifies an access token (without scope policy) as the layer does.
+    /// Verifies an access token (without scope policy) as the layer does: locally as an RFC
+    /// 9068 JWT, or in introspection mode by asking the authorization server (cached).
     pub async fn verify(&self, token: &str) -> Result<AccessIdentity, TokenError> {
         let settings = &self.0.settings;
         let expect = Expectations {
@@ -103,11 +112,15 @@ impl Guard {
             algorithms: &settings.algorithms,
             leeway: settings.leeway,
         };
-        token::verify(token, &expect, &self.0.keys, self.0.clock.now()).await
+        match &self.0.introspection {
+            Some(introspector) => introspector.check(token, &expect).await,
+            None => token::verify(token, &expect, &self.0.keys, self.0.clock.now()).await,
+        }
     }
 
     /// Fetches the authorization server's keys now, ignoring the cooldown (e.g. at startup, to
-    /// fail fast on a wrong issuer). Returns how many usable keys were found.
+    /// fail fast on a wrong issuer). Returns how many usable keys were found. Introspection
+    /// mode uses no keys.
     pub async fn refresh_keys(&self) -> Result<usize, GuardError> {
         self.0.keys.refresh_now().await
     }

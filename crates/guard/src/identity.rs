@@ -6,7 +6,8 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use std::collections::BTreeSet;
 
-/// Who is calling, from a verified access token (RFC 9068 §2.2 claims).
+/// Who is calling, from a verified access token (RFC 9068 §2.2 claims) or, in introspection
+/// mode, from the introspection response (RFC 7662 §2.2 members of the same names).
 ///
 /// The layer inserts it into every request it lets through; read it with
 /// `Extension<AccessIdentity>`, `request.extensions().get::<AccessIdentity>()`, or as an axum
@@ -21,9 +22,9 @@ pub struct AccessIdentity {
     pub scopes: BTreeSet<String>,
     /// Expiry, Unix seconds.
     pub exp: i64,
-    /// Issue time, Unix seconds.
+    /// Issue time, Unix seconds (`0` if an introspection response omits it).
     pub iat: i64,
-    /// The token's unique identifier.
+    /// The token's unique identifier (empty if an introspection response omits it).
     pub jti: String,
     /// Audiences; one of them is this resource.
     pub aud: Vec<String>,

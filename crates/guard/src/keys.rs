@@ -5,8 +5,8 @@
 //! do not turn every request into an outbound fetch; concurrent refetches share one request.
 
 use crate::config::{Settings, SigningAlgorithm};
+use crate::discovery::{self, Endpoint};
 use crate::error::GuardError;
-use crate::well_known;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::DecodingKey;
@@ -15,8 +15,6 @@ use serde::Deserialize;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-/// Metadata documents and key sets are small; anything larger is refused.
-const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
 const NEVER: i64 = i64::MIN;
 
 /// A public key that may verify tokens signed with exactly one algorithm.
@@ -317,15 +315,16 @@ impl KeyCache {
         let uri = match known {
             Some(uri) => uri,
             None => {
-                let uri = discover_jwks_uri(&self.http, issuer).await?;
+                let uri = discovery::discover(&self.http, issuer, Endpoint::Jwks).await.map_err(GuardError::Keys)?;
                 if let Ok(mut slot) = jwks_uri.lock() {
                     *slot = Some(uri.clone());
                 }
                 uri
             }
         };
-        let result = fetch_document(&self.http, &uri)
+        let result = discovery::fetch_document(&self.http, &uri)
             .await
+            .map_err(GuardError::Keys)
             .and_then(|body| KeySet::parse(&body, &self.accepted).map_err(|e| GuardError::Keys(format!("{uri}: {e}"))));
         if result.is_err()
             && !configured
@@ -336,61 +335,6 @@ impl KeyCache {
         }
         result
     }
-}
-
-/// Reads `jwks_uri` from the AS metadata (RFC 8414 §3, then OIDC Discovery), after checking
-/// that the document's `issuer` is ours byte for byte (RFC 8414 §3.3).
-async fn discover_jwks_uri(http: &reqwest::Client, issuer: &Issuer) -> Result<String, GuardError> {
-    #[derive(Deserialize)]
-    struct Metadata {
-        issuer: String,
-        jwks_uri: Option<String>,
-    }
-    let mut failures = Vec::new();
-    for url in well_known::authorization_server_metadata_urls(issuer) {
-        let metadata = match fetch_document(http, &url).await {
-            Ok(body) => serde_json::from_slice::<Metadata>(&body)
-                .map_err(|e| GuardError::Keys(format!("{url}: not authorization server metadata: {e}")))?,
-            Err(error) => {
-                failures.push(error.to_string());
-                continue;
-            }
-        };
-        if metadata.issuer != issuer.as_str() {
-            return Err(GuardError::Keys(format!(
-                "{url} names issuer '{}', expected '{}'",
-                metadata.issuer,
-                issuer.as_str()
-            )));
-        }
-        let uri = metadata.jwks_uri.ok_or_else(|| GuardError::Keys(format!("{url} has no jwks_uri")))?;
-        postern_core::ResourceUri::parse_configured(&uri)
-            .map_err(|e| GuardError::Keys(format!("{url}: unusable jwks_uri: {e}")))?;
-        return Ok(uri);
-    }
-    Err(GuardError::Keys(format!("no authorization server metadata found: {}", failures.join("; "))))
-}
-
-/// GETs a JSON document: `200` only, at most [`MAX_DOCUMENT_BYTES`].
-async fn fetch_document(http: &reqwest::Client, url: &str) -> Result<Vec<u8>, GuardError> {
-    let failed = |what: String| GuardError::Keys(format!("{url}: {what}"));
-    let mut response = http
-        .get(url)
-        .header(reqwest::header::ACCEPT, "application/json")
-        .send()
-        .await
-        .map_err(|e| failed(e.to_string()))?;
-    if response.status() != reqwest::StatusCode::OK {
-        return Err(failed(format!("answered {}", response.status())));
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| failed(e.to_string()))? {
-        if body.len() + chunk.len() > MAX_DOCUMENT_BYTES {
-            return Err(failed(format!("larger than {MAX_DOCUMENT_BYTES} bytes")));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }
 
 #[cfg(test)]

@@ -1,9 +1,10 @@
 //! The `tower` layer: every request is checked before the MCP server sees it (R032, R038).
 //!
 //! Order: CORS preflight (answered, no token needed) -> bearer token from the `Authorization`
-//! header only (R030, R031) -> token verification (R033–R036) -> the scopes the request needs,
-//! reading a bounded JSON-RPC body when the policy depends on it -> 401/403 challenge or the
-//! inner service with the body re-assembled and [`AccessIdentity`] as an extension.
+//! header only (R030, R031) -> token verification (R033–R036) or introspection (R037) -> the
+//! scopes the request needs, reading a bounded JSON-RPC body when the policy depends on it ->
+//! 401/403 challenge or the inner service with the body re-assembled and [`AccessIdentity`]
+//! as an extension.
 
 use crate::challenge::Rejection;
 use crate::config::CorsPolicy;
@@ -115,6 +116,7 @@ where
     let identity = match bearer_token(&parts)? {
         Some(token) => Some(guard.verify(token).await.map_err(|error| match error {
             TokenError::KeysUnavailable(_) => Rejection::KeysUnavailable,
+            TokenError::IntrospectionUnavailable(_) => Rejection::IntrospectionUnavailable,
             error => Rejection::InvalidToken(error),
         })?),
         None => None,

@@ -3,8 +3,10 @@
 //! it; serve [`Guard::metadata_router`] so clients can find the authorization server.
 //!
 //! Works with any OAuth 2.1 authorization server that issues RFC 9068 JWT access tokens
-//! (Postern does) and publishes its keys at a `jwks_uri`. It depends on no other Postern crate
-//! than the pure `postern-core`.
+//! (Postern does) and publishes its keys at a `jwks_uri`. When revocation must take effect
+//! within seconds, or tokens are opaque, [`GuardConfig::with_introspection`] checks each token
+//! at the server's RFC 7662 introspection endpoint instead (cached for a few seconds). It
+//! depends on no other Postern crate than the pure `postern-core`.
 //!
 //! ```no_run
 //! use axum::{Router, routing::post};
@@ -22,24 +24,28 @@
 //! # Ok(()) }
 //! ```
 //!
-//! What a request gets (SPEC R020–R036, challenges as in SPEC §3.5):
+//! What a request gets (SPEC R020–R037, challenges as in SPEC §3.5):
 //!
 //! | request | answer |
 //! |---|---|
 //! | no `Authorization: Bearer` header (query tokens are ignored) | `401`, `WWW-Authenticate: Bearer resource_metadata="…", scope="…"` |
 //! | a token that fails any check (`typ`, `alg`, signature, `iss`, `aud`, `exp`, `nbf`, claims) | `401`, `error="invalid_token"` with an `error_description` |
+//! | introspection mode: `active: false`, not a bearer access token, or failing `iss`, `aud`, `exp`, `nbf` | `401`, `error="invalid_token"` with an `error_description` |
 //! | a valid token without every scope the request needs | `403`, `error="insufficient_scope"`, `scope` = every scope needed |
 //! | a token in the header and the query, or two `Authorization` headers | `400`, `error="invalid_request"` |
-//! | keys of the authorization server not obtainable | `503` with `Retry-After` |
+//! | keys of the authorization server not obtainable, or introspection impossible | `503` with `Retry-After` |
 //! | a CORS preflight | answered by the layer, no token needed |
 //! | otherwise | the inner service, with [`AccessIdentity`] in the request extensions |
 
 mod challenge;
+mod client_credentials;
 mod config;
 mod cors;
+mod discovery;
 mod error;
 mod guard;
 mod identity;
+mod introspection;
 mod jsonrpc;
 mod keys;
 mod layer;
@@ -52,8 +58,9 @@ pub mod well_known;
 mod test_keys;
 
 pub use config::{
-    CorsPolicy, DEFAULT_KEY_MAX_AGE, DEFAULT_KEY_REFETCH_COOLDOWN, DEFAULT_LEEWAY, DEFAULT_MAX_BODY_BYTES, GuardConfig,
-    MAX_LEEWAY, SigningAlgorithm,
+    CorsPolicy, DEFAULT_INTROSPECTION_CACHE_ENTRIES, DEFAULT_INTROSPECTION_CACHE_MAX_AGE,
+    DEFAULT_INTROSPECTION_TIMEOUT, DEFAULT_KEY_MAX_AGE, DEFAULT_KEY_REFETCH_COOLDOWN, DEFAULT_LEEWAY,
+    DEFAULT_MAX_BODY_BYTES, GuardConfig, INTROSPECTION_NEGATIVE_MAX_AGE, MAX_LEEWAY, SigningAlgorithm,
 };
 pub use error::GuardError;
 pub use guard::Guard;

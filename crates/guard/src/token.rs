@@ -49,6 +49,20 @@ pub enum TokenError {
     /// Not the token's fault: the layer answers `503`.
     #[error("the authorization server's keys are unavailable: {0}")]
     KeysUnavailable(String),
+    /// Introspection (RFC 7662) answered `active: false`: revoked, expired or unknown.
+    #[error("the access token is not active (revoked, expired or unknown to the authorization server)")]
+    Inactive,
+    /// Introspection describes another kind of token (e.g. a refresh token).
+    #[error("the token is not a bearer access token")]
+    NotAnAccessToken,
+    /// Introspection says the token is bound to a key (`cnf`, e.g. DPoP or mTLS), which a
+    /// bearer-token guard cannot check.
+    #[error("the access token is sender-constrained (cnf); this resource accepts bearer tokens only")]
+    SenderConstrained,
+    /// Not the token's fault: the introspection endpoint could not be reached or gave no usable
+    /// answer; the layer answers `503`.
+    #[error("the authorization server could not introspect the access token: {0}")]
+    IntrospectionUnavailable(String),
 }
 
 /// The JOSE header members we act on (RFC 7515 §4.1).
@@ -61,7 +75,7 @@ struct Header {
 }
 
 /// RFC 7519 NumericDate: a JSON number, possibly with a fraction.
-type NumericDate = f64;
+pub(crate) type NumericDate = f64;
 
 /// RFC 9068 §2.2 claims. A claim of the wrong JSON type makes the token malformed.
 #[derive(Deserialize)]
@@ -80,13 +94,13 @@ struct Claims {
 /// `aud`: one string or an array of strings (RFC 7519 §4.1.3).
 #[derive(Deserialize)]
 #[serde(untagged)]
-enum Audience {
+pub(crate) enum Audience {
     One(String),
     Many(Vec<String>),
 }
 
 impl Audience {
-    fn into_vec(self) -> Vec<String> {
+    pub(crate) fn into_vec(self) -> Vec<String> {
         match self {
             Self::One(aud) => vec![aud],
             Self::Many(auds) => auds,
@@ -94,7 +108,8 @@ impl Audience {
     }
 }
 
-/// What a token must satisfy, besides being signed by a key from [`KeyCache`].
+/// What a token must satisfy, besides being signed by a key from [`KeyCache`] (JWT mode) or
+/// being active at the authorization server (introspection mode, which ignores `algorithms`).
 pub(crate) struct Expectations<'a> {
     pub issuer: &'a str,
     pub resource: &'a str,
@@ -112,7 +127,7 @@ fn is_access_token_type(typ: &str) -> bool {
     typ.eq_ignore_ascii_case("at+jwt")
 }
 
-fn seconds(date: NumericDate) -> i64 {
+pub(crate) fn seconds(date: NumericDate) -> i64 {
     // Saturating: a date beyond i64 is simply far away.
     date.floor() as i64
 }
@@ -189,9 +204,13 @@ pub(crate) async fn verify(
     let sub = claims.sub.ok_or(TokenError::MissingClaim("sub"))?;
     let client_id = claims.client_id.ok_or(TokenError::MissingClaim("client_id"))?;
     let jti = claims.jti.ok_or(TokenError::MissingClaim("jti"))?;
-    let scopes: BTreeSet<String> =
-        claims.scope.unwrap_or_default().split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect();
+    let scopes = scope_set(claims.scope.as_deref());
     Ok(AccessIdentity { sub, client_id, scopes, exp, iat, jti, aud, iss })
+}
+
+/// The scopes of a space-separated `scope` value (RFC 6749 §3.3; RFC 7662 §2.2).
+pub(crate) fn scope_set(scope: Option<&str>) -> BTreeSet<String> {
+    scope.unwrap_or_default().split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect()
 }
 
 #[cfg(test)]

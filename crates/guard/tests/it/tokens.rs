@@ -1,18 +1,9 @@
 //! Token checks against tokens signed by Postern's real keys (R033–R036).
 
-use crate::support::{Harness, LIST};
+use crate::support::{Harness, LIST, assert_invalid};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::json;
-
-/// Asserts a 401 `invalid_token` whose description contains `why`.
-fn assert_invalid(h: &Harness, reply: &crate::support::Reply, why: &str) {
-    assert_eq!(reply.status, 401, "{}", reply.body);
-    let challenge = reply.challenge();
-    assert!(challenge.starts_with("Bearer error=\"invalid_token\", error_description=\""), "{challenge}");
-    assert!(challenge.contains(why), "expected '{why}' in {challenge}");
-    assert!(challenge.ends_with(&format!("resource_metadata=\"{}\"", h.metadata_url())), "{challenge}");
-}
 
 #[tokio::test]
 async fn a_token_minted_by_postern_is_accepted_with_keys_discovered_from_its_metadata() {
