@@ -44,6 +44,7 @@ import login  # noqa: E402  (the same headless browser the clients use)
 SCENARIOS = ["preregistered", "cimd", "step-up", "refresh", "dcr", "rejected"]
 # A client program exits with this when the SDK cannot do a scenario at all; the table says so.
 UNSUPPORTED = 77
+CONFORMANCE_DOCUMENT = "conformance.json"
 SCENARIO_TIMEOUT_SECS = 180
 # Access tokens live 60 s here and postern-guard allows 30 s of clock skew: a token minted at
 # the start is expired for the guard this long afterwards.
@@ -304,7 +305,11 @@ def run_scenario(client: Client, scenario: str, env: dict[str, str], documents: 
     log_path.write_text(output if isinstance(output, str) else output.decode("utf-8", "replace"))
     lines = [line for line in str(output).splitlines() if line.strip()]
     if code == 0:
-        return Outcome(client.name, scenario, "pass", f"{sum(l.startswith('ok') for l in lines)} checks")
+        passed = sum(line.startswith("ok") for line in lines)
+        # TAP TODO: a check that failed only because of a known limitation of the client SDK.
+        todo = [line.split("# TODO", 1)[1].strip() for line in lines if line.startswith("not ok") and "# TODO" in line]
+        detail = f"{passed} checks" + "".join(f"; known client limitation: {why}" for why in dict.fromkeys(todo))
+        return Outcome(client.name, scenario, "pass", detail)
     if code == UNSUPPORTED:
         return Outcome(client.name, scenario, "unsupported", lines[-1] if lines else "")
     failed = [l for l in lines if l.startswith("not ok")] or lines[-3:]
@@ -334,6 +339,7 @@ def main() -> int:
     documents = DocumentServer(cert, key)
     for client in clients():
         documents.publish(client.cimd_document, f"Interop {client.name} client")
+    documents.publish(CONFORMANCE_DOCUMENT, "MCP conformance suite")
 
     port = free_port()
     config = WORK / "postern.toml"
@@ -401,7 +407,7 @@ def run(args, postern: Postern, documents: DocumentServer, password: str) -> int
             outcomes.append(outcome)
 
     if not wanted_clients or "conformance" in wanted_clients:
-        outcomes.append(run_conformance(env))
+        outcomes.append(run_conformance(env, documents))
 
     print_table(outcomes)
     failed = [o for o in outcomes if o.status == "FAIL"]
@@ -411,11 +417,14 @@ def run(args, postern: Postern, documents: DocumentServer, password: str) -> int
     return 0
 
 
-def run_conformance(env: dict[str, str]) -> Outcome:
+def run_conformance(env: dict[str, str], documents: DocumentServer) -> Outcome:
     script = HERE / "conformance" / "run.sh"
     log_path = WORK / "logs" / "conformance.log"
-    result = subprocess.run(["bash", str(script)], env={**env, "LOGIN_COOKIE_JAR": str(WORK / "cookies-conformance.txt")},
-                            capture_output=True, text=True, timeout=900, cwd=HERE)
+    # Run.py there runs the suite twice: as the pre-registered client and as a CIMD client.
+    conformance_env = {**env, "LOGIN_COOKIE_JAR": str(WORK / "cookies-conformance.txt"),
+                       "CIMD_CLIENT_ID": documents.url(CONFORMANCE_DOCUMENT)}
+    result = subprocess.run(["bash", str(script)], env=conformance_env, capture_output=True, text=True,
+                            timeout=900, cwd=HERE)
     log_path.write_text(result.stdout + result.stderr)
     lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
     status = "pass" if result.returncode == 0 else "FAIL"
