@@ -13,6 +13,7 @@ pub mod client_cache;
 pub mod client_ip;
 pub mod client_keys;
 pub mod config;
+pub mod cors;
 pub mod error;
 pub mod keys;
 pub mod pages;
@@ -52,21 +53,17 @@ const STYLESHEET: &str = include_str!("../static/postern.css");
 
 pub fn app(state: AppState) -> Router {
     let issuer = state.settings.issuer.clone();
-    let mut router = Router::new()
-        .route(&issuer.endpoint_path("/authorize"), get(authorize::authorize_get).post(authorize::authorize_post))
-        .route(&issuer.endpoint_path("/login"), post(authorize::login_post))
-        .route(&issuer.endpoint_path("/consent"), post(authorize::consent_post))
+    // Endpoints a browser-based MCP client (MCP Inspector, web apps) calls with fetch() from its
+    // own origin: discovery, keys, token, revocation and registration. They take no cookies,
+    // so any origin may call them (see cors.rs). /authorize and its forms are navigations and
+    // /introspect is for resource servers: no CORS there.
+    let mut fetchable = Router::new()
         .route(&issuer.endpoint_path("/token"), post(token::token))
-        .route(&issuer.endpoint_path("/introspect"), post(introspect::introspect))
         .route(&issuer.endpoint_path("/revoke"), post(revoke::revoke))
         .route(&issuer.endpoint_path("/jwks.json"), get(metadata::jwks))
-        .route(&issuer.endpoint_path("/static/postern.css"), get(stylesheet))
-        .route(&issuer.endpoint_path("/client-logo"), get(cimd::logo::client_logo))
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
         .route(&issuer.authorization_server_metadata_path(), get(metadata::oauth_authorization_server));
     if state.settings.dcr.enabled {
-        router = router.route(&issuer.endpoint_path("/register"), post(register::register)).route(
+        fetchable = fetchable.route(&issuer.endpoint_path("/register"), post(register::register)).route(
             &issuer.endpoint_path("/register/{client_id}"),
             get(register::read).put(register::update).delete(register::delete),
         );
@@ -75,8 +72,18 @@ pub fn app(state: AppState) -> Router {
     let oidc_paths: BTreeSet<String> =
         [issuer.openid_configuration_path(), issuer.openid_configuration_inserted_path()].into_iter().collect();
     for path in oidc_paths {
-        router = router.route(&path, get(metadata::openid_configuration));
+        fetchable = fetchable.route(&path, get(metadata::openid_configuration));
     }
+    let router = Router::new()
+        .route(&issuer.endpoint_path("/authorize"), get(authorize::authorize_get).post(authorize::authorize_post))
+        .route(&issuer.endpoint_path("/login"), post(authorize::login_post))
+        .route(&issuer.endpoint_path("/consent"), post(authorize::consent_post))
+        .route(&issuer.endpoint_path("/introspect"), post(introspect::introspect))
+        .route(&issuer.endpoint_path("/static/postern.css"), get(stylesheet))
+        .route(&issuer.endpoint_path("/client-logo"), get(cimd::logo::client_logo))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .merge(fetchable.layer(cors::layer()));
     let mut router = router.with_state(state);
     for (name, value) in pages::security_headers() {
         router = router.layer(SetResponseHeaderLayer::if_not_present(name, value));

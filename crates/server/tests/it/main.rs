@@ -10,6 +10,7 @@ mod authorize_errors;
 mod cimd_flow;
 mod cimd_hostile;
 mod client_ip;
+mod cors;
 mod dcr;
 mod full_flow;
 mod hostile_input;
