@@ -59,4 +59,14 @@ impl Store {
         .fetch_all(pool)
         .await)?)
     }
+
+    /// Retention: deletes events older than `cutoff`. The schema refuses to delete any event
+    /// younger than 30 days by the database's clock, whatever `cutoff` says.
+    pub async fn delete_audit_events_before(&self, cutoff: i64) -> Result<u64> {
+        Ok(on_backend!(self, |pool| sqlx::query("DELETE FROM audit_events WHERE occurred_at < $1")
+            .bind(cutoff)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?)
+    }
 }

@@ -3,6 +3,7 @@
 //! backends; the SQL text is shared (`$n` placeholders work on both) and the schema lives in
 //! per-backend migrations. Secrets arrive here already hashed.
 
+mod admin_tokens;
 mod audit;
 mod cimd_clients;
 mod clients;
@@ -17,6 +18,7 @@ mod sessions;
 pub mod test_support;
 mod users;
 
+pub use admin_tokens::{AdminAccess, AdminTokenRecord};
 pub use audit::{AuditEvent, AuditRecord};
 pub use cimd_clients::{CimdClientRecord, CimdStatus, DocumentChange, ValidatedDocument};
 pub use clients::{ClientRecord, ClientSource, ClientStatus};

@@ -18,8 +18,16 @@ on_both_backends!(
     lists_recent_audit_events_newest_first,
     stores_json_detail_as_text_and_null_detail_as_null,
     the_audit_log_refuses_updates,
-    the_audit_log_refuses_deletes,
+    the_audit_log_refuses_deletes_of_recent_events,
+    retention_deletes_only_events_older_than_the_cutoff_and_the_30_day_floor,
 );
+
+/// The retention floor is enforced with the database's own clock, so these tests use real time.
+fn real_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+const DAY: i64 = 86_400;
 
 async fn lists_recent_audit_events_newest_first(store: Store) {
     store.record_audit(&AuditEvent::new("first"), NOW).await.unwrap();
@@ -69,11 +77,27 @@ async fn the_audit_log_refuses_updates(store: Store) {
     assert_eq!(kinds, ["login_failed"]);
 }
 
-async fn the_audit_log_refuses_deletes(store: Store) {
-    store.record_audit(&AuditEvent::new("login_failed"), NOW).await.unwrap();
+async fn the_audit_log_refuses_deletes_of_recent_events(store: Store) {
+    store.record_audit(&AuditEvent::new("login_failed"), real_now() - 29 * DAY).await.unwrap();
 
     let outcome = execute_raw(&store, "DELETE FROM audit_events").await;
 
     assert!(outcome.is_err(), "DELETE on audit_events succeeded: {outcome:?}");
+    assert_eq!(store.recent_audit_events(10).await.unwrap().len(), 1);
+    // Not through the retention method either, whatever cutoff it is given.
+    assert!(store.delete_audit_events_before(real_now() + DAY).await.is_err());
+    assert_eq!(store.recent_audit_events(10).await.unwrap().len(), 1);
+}
+
+async fn retention_deletes_only_events_older_than_the_cutoff_and_the_30_day_floor(store: Store) {
+    let now = real_now();
+    store.record_audit(&AuditEvent::new("ancient"), now - 400 * DAY).await.unwrap();
+    store.record_audit(&AuditEvent::new("old"), now - 100 * DAY).await.unwrap();
+    store.record_audit(&AuditEvent::new("recent"), now - DAY).await.unwrap();
+
+    assert_eq!(store.delete_audit_events_before(now - 365 * DAY).await.unwrap(), 1);
+    let kinds: Vec<String> = store.recent_audit_events(10).await.unwrap().into_iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, ["recent", "old"]);
+    assert_eq!(store.delete_audit_events_before(now - 90 * DAY).await.unwrap(), 1);
     assert_eq!(store.recent_audit_events(10).await.unwrap().len(), 1);
 }

@@ -6,6 +6,7 @@
 mod support;
 
 mod access_tokens;
+mod admin_tokens;
 mod audit;
 mod cimd_clients;
 mod clients;
