@@ -211,6 +211,7 @@ async fn start_server(backend: Backend) -> anyhow::Result<Target> {
             password_hash: postern_server::passwords::hash_password(PASSWORD)?,
             is_admin: false,
             created_at: SystemClock.now(),
+            disabled_at: None,
         })
         .await?;
     // `cimd.test` is the fixture's name; only the resolver differs from production.

@@ -36,6 +36,9 @@ enum Command {
     /// Dynamic Client Registration: initial access tokens.
     #[command(subcommand)]
     Dcr(commands::dcr::DcrCommand),
+    /// Bearer tokens for the admin API (/admin/api/v1).
+    #[command(subcommand)]
+    AdminTokens(commands::admin_tokens::AdminTokensCommand),
     /// Manage token-signing keys.
     #[command(subcommand)]
     Keys(commands::keys::KeysCommand),
@@ -63,6 +66,7 @@ fn main() -> ExitCode {
             Command::Clients(command) => commands::clients::run(config, command).await,
             Command::Keys(command) => commands::keys::run(config, command).await,
             Command::Dcr(command) => commands::dcr::run(config, command).await,
+            Command::AdminTokens(command) => commands::admin_tokens::run(config, command).await,
             Command::Config(command) => commands::config::run(config, command),
         }
     });

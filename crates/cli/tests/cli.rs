@@ -447,3 +447,50 @@ fn a_self_registered_client_waiting_for_approval_is_approved_or_denied_by_its_id
         stderr(&unknown)
     );
 }
+
+#[test]
+fn admin_tokens_are_printed_once_listed_with_their_access_and_revocable() {
+    let dir = workspace("");
+    let created = postern(dir.path(), &["admin-tokens", "create", "--label", "monitoring", "--access", "read"], None);
+    assert!(created.status.success(), "{}", stderr(&created));
+    let line = stdout(&created);
+    let (id, token) = line.trim().split_once('\t').unwrap();
+    assert!(id.starts_with("adm_") && token.starts_with("padm_"), "{line}");
+
+    let listed = stdout(&postern(dir.path(), &["admin-tokens", "list"], None));
+    assert!(listed.contains(id) && listed.contains("monitoring") && listed.contains("\tread\tactive"), "{listed}");
+    assert!(!listed.contains(token), "the value is never shown again: {listed}");
+
+    assert!(postern(dir.path(), &["admin-tokens", "revoke", id], None).status.success());
+    assert!(stdout(&postern(dir.path(), &["admin-tokens", "list"], None)).contains("\trevoked"));
+    let again = postern(dir.path(), &["admin-tokens", "revoke", id], None);
+    assert!(stderr(&again).contains("no active admin token"), "{}", stderr(&again));
+
+    for bad in [
+        vec!["admin-tokens", "create", "--label", "x", "--access", "root"],
+        vec!["admin-tokens", "create", "--label", "", "--access", "write"],
+        vec!["admin-tokens", "create", "--label", "x", "--access", "write", "--expires-in", "0"],
+    ] {
+        assert!(!postern(dir.path(), &bad, None).status.success(), "{bad:?} was accepted");
+    }
+}
+
+#[test]
+fn environment_variables_override_the_file_for_top_level_and_section_keys() {
+    let dir = workspace("");
+    let check = |vars: &[(&str, &str)]| {
+        Command::new(env!("CARGO_BIN_EXE_postern"))
+            .args(["--config", dir.path().join("postern.toml").to_str().unwrap(), "config", "check", "postern.toml"])
+            .current_dir(dir.path())
+            .envs(vars.iter().copied())
+            .output()
+            .unwrap()
+    };
+    // Invalid values prove the variables are read: each must make the check fail, naming the key.
+    let listen = check(&[("POSTERN_LISTEN", "nonsense")]);
+    assert!(!listen.status.success() && stderr(&listen).contains("listen"), "{}", stderr(&listen));
+    let ttl = check(&[("POSTERN_TOKENS__ACCESS_TOKEN_TTL_SECS", "5")]);
+    assert!(!ttl.status.success() && stderr(&ttl).contains("access_token_ttl_secs"), "{}", stderr(&ttl));
+    let issuer = check(&[("POSTERN_ISSUER", "https://auth.example.com/t1")]);
+    assert!(stdout(&issuer).contains("issuer https://auth.example.com/t1"), "{}", stdout(&issuer));
+}

@@ -20,6 +20,14 @@ impl UnknownDomains {
             other => Err(ParseError::new(format!("unknown_domains '{other}' must be allow, approval or deny"))),
         }
     }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Allow => "allow",
+            Self::Approval => "approval",
+            Self::Deny => "deny",
+        }
+    }
 }
 
 /// An exact host (`app.example.com`) or every subdomain of a suffix (`*.example.com`, which
@@ -41,6 +49,16 @@ impl DomainPattern {
             return Err(ParseError::new(format!("'{raw}' is not a lowercase host name or *.suffix pattern")));
         }
         Ok(Self(raw.to_owned()))
+    }
+
+    /// The pattern as written (`app.example.com` or `*.example.com`).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// For `*.example.com`, the suffix `example.com`; `None` for an exact host.
+    pub fn wildcard_suffix(&self) -> Option<&str> {
+        self.0.strip_prefix("*.")
     }
 
     pub fn matches(&self, host: &str) -> bool {

@@ -16,6 +16,8 @@ pub mod registration_metadata;
 pub mod resource;
 pub mod scope;
 pub mod secret;
+pub mod timestamp;
+pub mod username;
 
 pub use client::{ClientType, TokenEndpointAuthMethod};
 pub use client_id_url::ClientIdUrl;
@@ -27,3 +29,4 @@ pub use redirect_uri::RedirectUri;
 pub use resource::ResourceUri;
 pub use scope::{Scope, ScopeSet};
 pub use secret::{OpaqueToken, TokenHash};
+pub use username::Username;

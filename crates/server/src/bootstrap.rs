@@ -63,6 +63,7 @@ async fn create_admin(store: &Store, now: i64) -> Result<String, BootstrapError>
         password_hash: hash_password(&password)?,
         is_admin: true,
         created_at: now,
+        disabled_at: None,
     };
     store.create_user(&user).await?;
     Ok(password)

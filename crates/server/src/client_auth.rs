@@ -158,6 +158,7 @@ pub async fn authenticate(
             };
             let now = state.now();
             if state.client_auth_failures.blocked_for(&client_id, now).is_some() {
+                state.metrics.rate_limit_rejections.inc(crate::metrics::Limiter::ClientSecret);
                 return Err(fail("too many failed authentication attempts for this client; retry in a minute"));
             }
             if TokenHash::from_stored(hash.clone()).matches(presented) {

@@ -38,6 +38,13 @@ impl ClientCache {
         Ok(record)
     }
 
+    /// Drops this node's copy of a client, so a change made through this node (an
+    /// administrator's block) applies to the next request; other nodes follow within
+    /// [`CLIENT_CACHE_TTL_SECS`].
+    pub fn forget(&self, client_id: &str) {
+        self.lock().remove(client_id);
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (i64, ClientRecord)>> {
         self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }

@@ -27,6 +27,10 @@ pub struct Config {
     pub key_encryption_key: Option<String>,
     /// Reverse proxies (CIDRs) whose `X-Forwarded-For` is believed when finding a client's IP.
     pub trusted_proxies: Vec<String>,
+    /// A second listener (`address:port`) serving `GET /metrics` and nothing else, without
+    /// authentication. Unset: no such listener (the admin API still serves the metrics).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics_listen: Option<String>,
     pub tokens: TokenConfig,
     pub login: LoginConfig,
     pub resources: Vec<ResourceConfig>,
@@ -34,7 +38,30 @@ pub struct Config {
     pub cimd: CimdConfig,
     pub dcr: DcrConfig,
     pub outbound: OutboundConfig,
+    pub audit: AuditConfig,
 }
+
+/// The audit log.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// Events older than this many days are deleted (at least 30: the database refuses to
+    /// delete younger events, so a shorter setting could never be honoured).
+    pub retention_days: u32,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self { retention_days: DEFAULT_AUDIT_RETENTION_DAYS }
+    }
+}
+
+/// The floor the audit schema enforces (migration 0005): events younger than this cannot be
+/// deleted.
+pub const MIN_AUDIT_RETENTION_DAYS: u32 = 30;
+pub const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 365;
+/// A century: any longer is a typo, and seconds of it must fit an i64 with room to spare.
+pub const MAX_AUDIT_RETENTION_DAYS: u32 = 36_500;
 
 /// Dynamic Client Registration (RFC 7591/7592): a fenced compatibility path, off by default.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -217,6 +244,7 @@ impl Default for Config {
             database: "sqlite://postern-data/postern.db".to_owned(),
             key_encryption_key: None,
             trusted_proxies: Vec::new(),
+            metrics_listen: None,
             tokens: TokenConfig::default(),
             login: LoginConfig::default(),
             resources: vec![ResourceConfig {
@@ -229,6 +257,7 @@ impl Default for Config {
             cimd: CimdConfig::default(),
             dcr: DcrConfig::default(),
             outbound: OutboundConfig::default(),
+            audit: AuditConfig::default(),
         }
     }
 }
@@ -252,12 +281,13 @@ impl Default for LoginConfig {
 
 /// Top-level keys that may come from `POSTERN_*` variables. Other `POSTERN_` variables (such as
 /// `POSTERN_LOG` or the test suite's `POSTERN_TEST_POSTGRES`) belong to other consumers.
-const ENV_KEYS: [&str; 12] = [
+const ENV_KEYS: [&str; 14] = [
     "issuer",
     "listen",
     "database",
     "key_encryption_key",
     "trusted_proxies",
+    "metrics_listen",
     "tokens",
     "login",
     "resources",
@@ -265,6 +295,7 @@ const ENV_KEYS: [&str; 12] = [
     "cimd",
     "dcr",
     "outbound",
+    "audit",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -286,7 +317,12 @@ impl Config {
         figment = figment.merge(
             Env::prefixed("POSTERN_")
                 .split("__")
-                .filter(|key| ENV_KEYS.iter().any(|k| key.as_str().split('.').next() == Some(*k))),
+                // figment filters the key as written in the environment (upper case) and
+                // lowercases it afterwards, so the comparison must ignore case.
+                .filter(|key| {
+                    let section = key.as_str().split('.').next().unwrap_or_default();
+                    ENV_KEYS.iter().any(|k| section.eq_ignore_ascii_case(k))
+                }),
         );
         figment.extract().map_err(|e| ConfigError(describe_figment_error(e)))
     }
@@ -318,6 +354,7 @@ impl Config {
                     .map_err(|_| ConfigError(format!("trusted_proxies: '{cidr}' is not a CIDR")))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let metrics_listen = self.metrics_listen.as_deref().map(|raw| parse_metrics_listen(raw, listen)).transpose()?;
         let tokens = &self.tokens;
         for (name, value, min, max) in [
             ("tokens.access_token_ttl_secs", tokens.access_token_ttl_secs, 60, 24 * 3600),
@@ -351,12 +388,14 @@ impl Config {
         let cimd = CimdSettings::from_config(&self.cimd)?;
         let outbound = outbound_settings(&self.outbound)?;
         let dcr = DcrSettings::from_config(&self.dcr)?;
+        let audit_retention_days = audit_retention_days(&self.audit)?;
         Ok(Settings {
             issuer,
             listen,
             database: self.database.clone(),
             key_encryption_key,
             trusted_proxies,
+            metrics_listen,
             access_token_ttl: tokens.access_token_ttl_secs,
             refresh_token_ttl: tokens.refresh_token_ttl_secs,
             refresh_reuse_grace: tokens.refresh_reuse_grace_secs,
@@ -369,12 +408,25 @@ impl Config {
             cimd,
             dcr,
             outbound,
+            audit_retention_days,
         })
     }
 
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).unwrap_or_default()
     }
+}
+
+/// The metrics listener must be its own socket: sharing `listen` would expose the unauthenticated
+/// metrics on the authorization server's address (and could not bind anyway).
+fn parse_metrics_listen(raw: &str, listen: SocketAddr) -> Result<SocketAddr, ConfigError> {
+    let addr: SocketAddr =
+        raw.parse().map_err(|e| ConfigError(format!("metrics_listen: '{raw}' is not an address:port ({e})")))?;
+    let same_ip = addr.ip() == listen.ip() || addr.ip().is_unspecified() || listen.ip().is_unspecified();
+    if addr.port() != 0 && addr.port() == listen.port() && same_ip {
+        return Err(ConfigError(format!("metrics_listen: {addr} is the listen address; choose another port")));
+    }
+    Ok(addr)
 }
 
 fn describe_figment_error(error: figment::Error) -> String {
@@ -396,6 +448,8 @@ pub struct Settings {
     pub database: String,
     pub key_encryption_key: Option<[u8; 32]>,
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Where `GET /metrics` is served without authentication, if anywhere.
+    pub metrics_listen: Option<SocketAddr>,
     pub access_token_ttl: i64,
     pub refresh_token_ttl: i64,
     pub refresh_reuse_grace: i64,
@@ -408,6 +462,8 @@ pub struct Settings {
     pub cimd: CimdSettings,
     pub dcr: DcrSettings,
     pub outbound: FetchConfig,
+    /// `audit.retention_days`: events older than this are purged by housekeeping.
+    pub audit_retention_days: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -709,6 +765,17 @@ impl Settings {
     }
 }
 
+fn audit_retention_days(raw: &AuditConfig) -> Result<u32, ConfigError> {
+    let days = raw.retention_days;
+    if !(MIN_AUDIT_RETENTION_DAYS..=MAX_AUDIT_RETENTION_DAYS).contains(&days) {
+        return Err(ConfigError(format!(
+            "audit.retention_days: {days} is outside {MIN_AUDIT_RETENTION_DAYS}..={MAX_AUDIT_RETENTION_DAYS} \
+             (the database keeps every event at least {MIN_AUDIT_RETENTION_DAYS} days)"
+        )));
+    }
+    Ok(days)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -718,6 +785,34 @@ mod tests {
         let settings = Config::default().validate().unwrap();
         assert_eq!(settings.issuer.as_str(), "http://127.0.0.1:8414");
         assert_eq!(settings.resources[0].uri.as_str(), "http://127.0.0.1:8414/demo/mcp");
+    }
+
+    #[test]
+    fn metrics_listen_is_unset_by_default_and_validated_when_set() {
+        assert_eq!(Config::default().validate().unwrap().metrics_listen, None);
+        let with = |value: &str| Config { metrics_listen: Some(value.to_owned()), ..Config::default() }.validate();
+        assert_eq!(with("127.0.0.1:9464").unwrap().metrics_listen, Some("127.0.0.1:9464".parse().unwrap()));
+        assert!(with("localhost:9464").unwrap_err().to_string().contains("metrics_listen"));
+        assert!(with("127.0.0.1:8414").unwrap_err().to_string().contains("is the listen address"));
+        assert!(with("0.0.0.0:8414").unwrap_err().to_string().contains("is the listen address"));
+        let all_interfaces = Config { listen: "0.0.0.0:8414".into(), ..Config::default() };
+        let same_port = Config { metrics_listen: Some("127.0.0.1:8414".into()), ..all_interfaces };
+        assert!(same_port.validate().unwrap_err().to_string().contains("metrics_listen"));
+    }
+
+    #[test]
+    fn the_printed_defaults_load_back_with_and_without_metrics_listen() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("postern.toml");
+        let default = Config::default().to_toml();
+        assert!(!default.contains("metrics_listen"), "unset keys are not printed: {default}");
+        std::fs::write(&file, &default).unwrap();
+        assert_eq!(Config::load(Some(&file)).unwrap().metrics_listen, None);
+        let set = Config { metrics_listen: Some("127.0.0.1:9464".into()), ..Config::default() }.to_toml();
+        std::fs::write(&file, &set).unwrap();
+        let loaded = Config::load(Some(&file)).unwrap();
+        assert_eq!(loaded.metrics_listen.as_deref(), Some("127.0.0.1:9464"));
+        assert!(loaded.validate().is_ok());
     }
 
     #[test]
@@ -839,5 +934,28 @@ mod tests {
         let settings = config.validate().unwrap();
         assert_eq!(settings.clients[0].auth_method, TokenEndpointAuthMethod::PrivateKeyJwt);
         assert!(settings.clients[0].jwks.is_some());
+    }
+
+    #[test]
+    fn audit_retention_defaults_to_a_year_and_may_not_undercut_the_databases_30_day_floor() {
+        assert_eq!(Config::default().validate().unwrap().audit_retention_days, 365);
+        let with = |days| Config { audit: AuditConfig { retention_days: days }, ..Config::default() }.validate();
+        assert_eq!(with(30).unwrap().audit_retention_days, 30);
+        assert_eq!(with(36_500).unwrap().audit_retention_days, 36_500);
+        for days in [0, 29, 36_501] {
+            let error = with(days).unwrap_err().to_string();
+            assert!(error.starts_with(&format!("audit.retention_days: {days} is outside 30..=36500")), "{error}");
+        }
+    }
+
+    #[test]
+    fn the_audit_section_is_read_from_the_file_and_refuses_unknown_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("postern.toml");
+        std::fs::write(&file, "[audit]\nretention_days = 90\n").unwrap();
+        assert_eq!(Config::load(Some(&file)).unwrap().audit.retention_days, 90);
+        std::fs::write(&file, "[audit]\nretention = 90\n").unwrap();
+        let error = Config::load(Some(&file)).unwrap_err().to_string();
+        assert!(error.contains("audit") && error.contains("retention"), "{error}");
     }
 }

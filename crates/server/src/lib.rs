@@ -3,6 +3,8 @@
 //! [`Application`] binds the listener and is the seam the binary and the tests use; [`app`]
 //! builds the router from an [`AppState`].
 
+pub mod audit_outcome;
+pub mod audit_retention;
 pub mod authorization_request;
 pub mod authorization_response;
 pub mod bootstrap;
@@ -16,8 +18,10 @@ pub mod config;
 pub mod cors;
 pub mod error;
 pub mod keys;
+pub mod metrics;
 pub mod pages;
 pub mod params;
+pub mod password_sign_in;
 pub mod passwords;
 pub mod routes;
 pub mod session;
@@ -53,6 +57,7 @@ const STYLESHEET: &str = include_str!("../static/postern.css");
 
 pub fn app(state: AppState) -> Router {
     let issuer = state.settings.issuer.clone();
+    let counted = state.clone();
     // Endpoints a browser-based MCP client (MCP Inspector, web apps) calls with fetch() from its
     // own origin: discovery, keys, token, revocation and registration. They take no cookies,
     // so any origin may call them (see cors.rs). /authorize and its forms are navigations and
@@ -81,9 +86,13 @@ pub fn app(state: AppState) -> Router {
         .route(&issuer.endpoint_path("/introspect"), post(introspect::introspect))
         .route(&issuer.endpoint_path("/static/postern.css"), get(stylesheet))
         .route(&issuer.endpoint_path("/client-logo"), get(cimd::logo::client_logo))
+        .route(&issuer.endpoint_path(routes::account::APPS_PATH), get(routes::account::apps))
+        .route(&issuer.endpoint_path(routes::account::REVOKE_PATH), post(routes::account::revoke))
+        .route(&issuer.endpoint_path(routes::account::SIGN_IN_PATH), post(routes::account::sign_in))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .merge(fetchable.layer(cors::layer()));
+        .merge(fetchable.layer(cors::layer()))
+        .merge(routes::admin::router(&issuer, &state));
     let mut router = router.with_state(state);
     for (name, value) in pages::security_headers() {
         router = router.layer(SetResponseHeaderLayer::if_not_present(name, value));
@@ -98,6 +107,8 @@ pub fn app(state: AppState) -> Router {
                 tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
             }),
         )
+        // Outermost, so it also counts what the layers above answer themselves (timeouts).
+        .layer(axum::middleware::from_fn_with_state(counted, metrics::http::count_requests))
 }
 
 async fn stylesheet() -> impl IntoResponse {
@@ -127,6 +138,8 @@ pub enum StartError {
 /// A built server, bound but not yet serving.
 pub struct Application {
     listener: TcpListener,
+    /// `metrics_listen`, when configured: serves `GET /metrics` and nothing else.
+    metrics_listener: Option<TcpListener>,
     router: Router,
     state: AppState,
 }
@@ -160,11 +173,16 @@ impl Application {
         clock: Arc<dyn Clock>,
         fetcher: SafeFetcher,
     ) -> Result<Self, StartError> {
+        // Bound here, not in `run`, so an address in use stops the start like `listen` does.
+        let metrics_listener = match settings.metrics_listen {
+            Some(addr) => Some(TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?),
+            None => None,
+        };
         let keys = keys::KeyRing::load_or_create(&store, settings.key_encryption_key, clock.now()).await?;
         let passwords = passwords::Passwords::new()?;
         let state = AppState::new(settings, store, keys, clock, passwords, fetcher);
         let router = app(state.clone());
-        Ok(Self { listener, router, state })
+        Ok(Self { listener, metrics_listener, router, state })
     }
 
     /// Serves `routes` beside the authorization server on the same listener (the demo MCP server
@@ -178,6 +196,11 @@ impl Application {
         self.listener.local_addr()
     }
 
+    /// Where `GET /metrics` is served, when `metrics_listen` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener.as_ref().and_then(|listener| listener.local_addr().ok())
+    }
+
     pub fn state(&self) -> &AppState {
         &self.state
     }
@@ -185,10 +208,25 @@ impl Application {
     /// Serves until `shutdown` completes, running housekeeping alongside.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
         let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
+        let metrics = self.metrics_listener.map(|listener| tokio::spawn(serve_metrics(listener, self.state.clone())));
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         let result = axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await;
         housekeeping.abort();
+        if let Some(metrics) = metrics {
+            metrics.abort();
+        }
         result.map_err(StartError::Serve)
+    }
+}
+
+/// The `metrics_listen` listener. It has no authentication: bind it to loopback or a network
+/// only the monitoring system reaches.
+async fn serve_metrics(listener: TcpListener, state: AppState) {
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, "serving Prometheus metrics at http://{addr}/metrics (no authentication on this listener)");
+    }
+    if let Err(error) = axum::serve(listener, metrics::listener_router(state)).await {
+        tracing::error!(%error, "the metrics listener stopped");
     }
 }
 
@@ -204,6 +242,11 @@ async fn housekeeping(state: AppState) {
             Ok(0) => {}
             Ok(removed) => tracing::info!(removed, "removed unused or idle dynamically registered clients"),
             Err(error) => tracing::warn!(%error, "reaping registered clients failed"),
+        }
+        match audit_retention::purge_expired_audit_events(&state).await {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "deleted audit events older than audit.retention_days"),
+            Err(error) => tracing::warn!(%error, "purging old audit events failed"),
         }
         match state.store.purge_expired(state.now()).await {
             Ok(0) => {}

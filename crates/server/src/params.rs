@@ -58,6 +58,11 @@ impl Params {
         self.0.iter().filter(|(n, v)| n == name && !v.is_empty()).map(|(_, v)| v.as_str()).collect()
     }
 
+    /// Every parameter name, repeats included, in the order sent.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(name, _)| name.as_str())
+    }
+
     fn first_repeated_name(&self) -> Option<&str> {
         self.0.iter().enumerate().find_map(|(i, (name, value))| {
             (!value.is_empty() && self.0[..i].iter().any(|(n, v)| n == name && !v.is_empty())).then_some(name.as_str())

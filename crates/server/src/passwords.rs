@@ -46,6 +46,14 @@ impl Passwords {
         Ok(Self { dummy_hash: hash_password(&dummy)? })
     }
 
+    /// Hashes a new password (length rule included) on the blocking pool, so an administrator
+    /// creating users does not stall the async workers.
+    pub async fn hash(&self, password: String) -> Result<String, PasswordError> {
+        tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .map_err(|e| PasswordError::Hash(format!("hashing task failed: {e}")))?
+    }
+
     /// Checks `password` against `phc`, or against the dummy hash when there is no user.
     /// Always costs one argon2 verification.
     pub async fn verify(&self, phc: Option<String>, password: String) -> bool {

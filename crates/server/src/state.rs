@@ -3,6 +3,7 @@ use crate::client_cache::ClientCache;
 use crate::client_keys::ClientKeySets;
 use crate::config::Settings;
 use crate::keys::KeyRing;
+use crate::metrics::Metrics;
 use crate::passwords::Passwords;
 use crate::throttle::{FailureWindow, TokenBuckets};
 use postern_core::Clock;
@@ -29,6 +30,8 @@ pub struct Inner {
     pub clients: ClientCache,
     /// Dynamic client registrations per client IP (per node).
     pub registrations_by_ip: TokenBuckets,
+    /// Failed admin API authentications per client IP (per node).
+    pub admin_auth_failures: FailureWindow,
     /// Addresses whose registration flood was audited this hour.
     pub registration_floods_audited: FailureWindow,
     /// AS metadata, built once: it only depends on the configuration.
@@ -37,7 +40,12 @@ pub struct Inner {
     pub fetcher: SafeFetcher,
     pub cimd: CimdClients,
     pub client_keys: ClientKeySets,
+    /// This node's counters (`GET /metrics`).
+    pub metrics: Metrics,
 }
+
+/// Failed admin API authentications an address may make per minute before it waits.
+const ADMIN_AUTH_FAILURES_PER_MINUTE: u32 = 10;
 
 impl AppState {
     pub fn new(
@@ -56,6 +64,8 @@ impl AppState {
             clients: ClientCache::default(),
             registrations_by_ip: TokenBuckets::new(settings.dcr.registrations_per_ip_per_hour, 3600),
             registration_floods_audited: FailureWindow::new(1, 3600),
+            admin_auth_failures: FailureWindow::new(ADMIN_AUTH_FAILURES_PER_MINUTE, 60),
+            metrics: Metrics::new(&settings.issuer),
             settings,
             store,
             keys,

@@ -162,7 +162,8 @@ impl Store {
     }
 
     /// Stores a freshly validated document (name, hashes and the snapshot the token endpoint
-    /// uses) and says how it differs from the one recorded before. Two nodes recording the same
+    /// uses), adds it to the client's document history when it is new, and says how it differs
+    /// from the one recorded before. Two nodes recording the same
     /// change at once may both report it: the audit log then holds it twice, nothing worse.
     pub async fn record_cimd_document(
         &self,
@@ -185,19 +186,43 @@ impl Store {
             security_relevant: previous_fingerprint.as_deref().is_some_and(|f| f != document.fingerprint),
         };
         if change.changed || previous_fingerprint.as_deref() != Some(document.fingerprint) {
-            on_backend!(self, |pool| sqlx::query(
-                "UPDATE cimd_clients SET client_name = $2, document_hash = $3, fingerprint = $4, snapshot = $5,
-                 last_changed = $6 WHERE client_id = $1"
-            )
-            .bind(client_id)
-            .bind(document.client_name)
-            .bind(document.document_hash)
-            .bind(document.fingerprint)
-            .bind(document.snapshot)
-            .bind(now)
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
+            on_backend!(self, |pool| {
+                let mut tx = pool.begin().await?;
+                sqlx::query(
+                    "UPDATE cimd_clients SET client_name = $2, document_hash = $3, fingerprint = $4, snapshot = $5,
+                     last_changed = $6 WHERE client_id = $1",
+                )
+                .bind(client_id)
+                .bind(document.client_name)
+                .bind(document.document_hash)
+                .bind(document.fingerprint)
+                .bind(document.snapshot)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                // The inventory's change history: every distinct document, the newest kept.
+                sqlx::query(
+                    "INSERT INTO cimd_document_history (client_id, fetched_at, document_hash, fingerprint, snapshot)
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(client_id)
+                .bind(now)
+                .bind(document.document_hash)
+                .bind(document.fingerprint)
+                .bind(document.snapshot)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "DELETE FROM cimd_document_history WHERE client_id = $1 AND id < (SELECT MIN(id) FROM
+                     (SELECT id FROM cimd_document_history WHERE client_id = $1 ORDER BY id DESC LIMIT $2) AS kept)",
+                )
+                .bind(client_id)
+                .bind(crate::client_detail::DOCUMENT_HISTORY_KEPT)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok::<_, StoreError>(())
+            })?;
         }
         Ok(change)
     }

@@ -179,15 +179,24 @@ impl Store {
     }
 
     /// Replaces every configuration-sourced client with `clients`, in one transaction, so the
-    /// database always mirrors the file. A config client may not shadow a CLI-added one.
+    /// database always mirrors the file. A config client may not shadow a CLI-added one. An
+    /// administrator's block (or a pending status) survives the replacement: restarting must
+    /// not unblock a client.
     pub async fn sync_config_clients(&self, clients: &[ClientRecord]) -> Result<()> {
         on_backend!(self, |pool| {
             let mut tx = pool.begin().await?;
+            let kept: std::collections::HashMap<String, String> =
+                sqlx::query_as("SELECT client_id, status FROM clients WHERE source = 'config' AND status <> 'active'")
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .into_iter()
+                    .collect();
             sqlx::query("DELETE FROM clients WHERE source = 'config'").execute(&mut *tx).await?;
             for client in clients {
+                let status = kept.get(&client.client_id).map_or(client.status.as_str(), String::as_str);
                 sqlx::query(
-                    "INSERT INTO clients (client_id, client_name, redirect_uris, grant_types, token_endpoint_auth_method, secret_hash, scope, jwks, jwks_uri, source, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'config', $10)",
+                    "INSERT INTO clients (client_id, client_name, redirect_uris, grant_types, token_endpoint_auth_method, secret_hash, scope, jwks, jwks_uri, source, created_at, status)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'config', $10, $11)",
                 )
                 .bind(&client.client_id)
                 .bind(&client.client_name)
@@ -199,6 +208,7 @@ impl Store {
                 .bind(&client.jwks)
                 .bind(&client.jwks_uri)
                 .bind(client.created_at)
+                .bind(status)
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| {

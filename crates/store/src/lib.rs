@@ -4,31 +4,50 @@
 //! per-backend migrations. Secrets arrive here already hashed.
 
 mod admin_tokens;
+mod admin_users;
 mod audit;
 mod cimd_clients;
+mod client_decisions;
+mod client_detail;
+mod client_inventory;
 mod clients;
 mod codes;
 mod consents;
 mod dcr;
+mod domain_rules;
 mod error;
 mod grants;
+mod inventory;
 mod keys;
 mod sessions;
 #[cfg(feature = "test-support")]
 pub mod test_support;
+mod user_grants;
 mod users;
 
 pub use admin_tokens::{AdminAccess, AdminTokenRecord};
-pub use audit::{AuditEvent, AuditRecord};
+pub use admin_users::{DisableOutcome, EnableOutcome, UserSummary};
+pub use audit::{AUDIT_LOG_TARGET, AuditEvent, AuditFilter, AuditRecord};
 pub use cimd_clients::{CimdClientRecord, CimdStatus, DocumentChange, ValidatedDocument};
+pub use client_decisions::CimdDecision;
+pub use client_detail::{ClientConsent, ClientGrant, DOCUMENT_HISTORY_KEPT, DocumentHistoryEntry};
+pub use client_inventory::{
+    ClientKind, DomainFilter, InventoryItem, InventoryPosition, InventoryQuery, InventorySort, InventoryStatus,
+};
 pub use clients::{ClientRecord, ClientSource, ClientStatus};
 pub use codes::{AuthorizationCodeRecord, CodeLookup};
 pub use consents::ConsentRecord;
 pub use dcr::{DcrRegistration, InitialAccessToken};
+pub use domain_rules::{
+    DomainList, DomainPolicyChange, DomainPolicyChangeOutcome, DomainRuleRecord, RuntimeDomainPolicy, RuntimeSetting,
+    UNKNOWN_DOMAINS_SETTING,
+};
 pub use error::StoreError;
 pub use grants::{GrantRecord, NewRefreshToken, RefreshTokenRecord};
+pub use inventory::{CountBy, InventoryCounts};
 pub use keys::SigningKeyRecord;
 pub use sessions::SessionRecord;
+pub use user_grants::{ConnectedApp, MAX_CONNECTED_APPS};
 pub use users::UserRecord;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};

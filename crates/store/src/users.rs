@@ -8,6 +8,8 @@ pub struct UserRecord {
     pub password_hash: String,
     pub is_admin: bool,
     pub created_at: i64,
+    /// Set when an administrator disabled the account: it cannot sign in.
+    pub disabled_at: Option<i64>,
 }
 
 impl Store {
@@ -29,7 +31,7 @@ impl Store {
 
     pub async fn find_user_by_username(&self, username: &str) -> Result<Option<UserRecord>> {
         Ok(on_backend!(self, |pool| sqlx::query_as::<_, UserRecord>(
-            "SELECT id, username, password_hash, is_admin, created_at FROM users WHERE username = $1"
+            "SELECT id, username, password_hash, is_admin, created_at, disabled_at FROM users WHERE username = $1"
         )
         .bind(username)
         .fetch_optional(pool)
@@ -38,7 +40,7 @@ impl Store {
 
     pub async fn find_user(&self, id: &str) -> Result<Option<UserRecord>> {
         Ok(on_backend!(self, |pool| sqlx::query_as::<_, UserRecord>(
-            "SELECT id, username, password_hash, is_admin, created_at FROM users WHERE id = $1"
+            "SELECT id, username, password_hash, is_admin, created_at, disabled_at FROM users WHERE id = $1"
         )
         .bind(id)
         .fetch_optional(pool)
@@ -47,7 +49,7 @@ impl Store {
 
     pub async fn list_users(&self) -> Result<Vec<UserRecord>> {
         Ok(on_backend!(self, |pool| sqlx::query_as::<_, UserRecord>(
-            "SELECT id, username, password_hash, is_admin, created_at FROM users ORDER BY username"
+            "SELECT id, username, password_hash, is_admin, created_at, disabled_at FROM users ORDER BY username"
         )
         .fetch_all(pool)
         .await)?)

@@ -1,3 +1,4 @@
+pub mod admin_tokens;
 pub mod clients;
 pub mod config;
 pub mod dcr;

@@ -1,5 +1,5 @@
 use super::{now, open_store, settings};
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Subcommand;
 use postern_core::secret::random_id;
 use postern_server::passwords::hash_password;
@@ -28,7 +28,7 @@ pub async fn run(config: Option<&Path>, command: UsersCommand) -> anyhow::Result
     let store = open_store(&settings).await?;
     match command {
         UsersCommand::Add { name, admin, password_stdin: _ } => {
-            validate_username(&name)?;
+            postern_core::Username::parse(&name)?;
             let mut password = String::new();
             std::io::stdin().lock().read_line(&mut password).context("cannot read the password from stdin")?;
             let password = password.trim_end_matches(['\n', '\r']);
@@ -38,6 +38,7 @@ pub async fn run(config: Option<&Path>, command: UsersCommand) -> anyhow::Result
                 password_hash: hash_password(password)?,
                 is_admin: admin,
                 created_at: now(),
+                disabled_at: None,
             };
             store.create_user(&user).await?;
             println!("added user {name}{}", if admin { " (admin)" } else { "" });
@@ -49,12 +50,5 @@ pub async fn run(config: Option<&Path>, command: UsersCommand) -> anyhow::Result
         }
     }
     store.close().await;
-    Ok(())
-}
-
-fn validate_username(name: &str) -> anyhow::Result<()> {
-    if name.is_empty() || name.len() > 64 || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._@-".contains(&b)) {
-        bail!("username must be 1 to 64 characters from A-Z a-z 0-9 . _ @ -");
-    }
     Ok(())
 }

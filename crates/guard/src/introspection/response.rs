@@ -45,8 +45,9 @@ pub(crate) fn evaluate(body: &[u8], expect: &Expectations<'_>, now: i64) -> Resu
     }
     let token: Description = serde_json::from_slice(body).map_err(unusable)?;
     // RFC 7662 §2.2 `token_type` is the RFC 6749 §7.1 type: an access token used as a bearer
-    // token is `Bearer`. Postern describes a refresh token as `refresh_token`; a DPoP-bound
-    // token is `DPoP`. Neither may be used here.
+    // token is `Bearer`. A server may describe a refresh token to the client that owns it as
+    // `refresh_token` (Postern does, only to that client); a DPoP-bound token is `DPoP`. Neither
+    // may be used here, whoever's credentials the guard introspects with.
     if token.token_type.as_deref().is_some_and(|t| !t.eq_ignore_ascii_case("bearer"))
         || token.token_use.as_deref().is_some_and(|u| u != "access_token")
     {
@@ -176,7 +177,7 @@ mod tests {
 
     #[test]
     fn refresh_tokens_and_sender_constrained_tokens_are_refused() {
-        // Postern introspects refresh tokens as active, with this token_type.
+        // What an RFC 7662 server may say of a refresh token to the client that owns it.
         assert_eq!(check(&with("token_type", json!("refresh_token"))), Err(TokenError::NotAnAccessToken));
         assert_eq!(check(&with("token_type", json!("DPoP"))), Err(TokenError::NotAnAccessToken));
         assert_eq!(check(&with("token_use", json!("refresh_token"))), Err(TokenError::NotAnAccessToken));

@@ -8,12 +8,14 @@
 //! concurrent requests for one URL share one fetch. Every fetch is an audit event.
 
 pub mod logo;
+pub mod policy;
 pub mod snapshot;
 
+use crate::metrics::CimdFetch;
 use crate::state::AppState;
 use axum::http::StatusCode;
 use postern_core::client_metadata_document::parse_client_metadata_document;
-use postern_core::domain_policy::DomainDecision;
+use postern_core::domain_policy::{DomainDecision, DomainPolicy};
 use postern_core::{ClientIdUrl, TokenHash};
 use postern_fetch::{CacheOutcome, DocumentCache, FetchError, FetchReport, FetchRequest, Fetched, lifetime};
 use postern_store::{AuditEvent, CimdClientRecord, CimdStatus, StoreError, ValidatedDocument};
@@ -95,11 +97,17 @@ impl From<StoreError> for CimdRefusal {
 pub struct CimdClients {
     documents: DocumentCache<MetadataClient, DocumentFailure>,
     inventory: Mutex<HashMap<String, (i64, CimdClientRecord)>>,
+    /// The domain policy in force (configuration merged with runtime rules).
+    pub policy: policy::DomainPolicyCache,
 }
 
 impl Default for CimdClients {
     fn default() -> Self {
-        Self { documents: DocumentCache::new(MAX_CACHED_DOCUMENTS), inventory: Mutex::new(HashMap::new()) }
+        Self {
+            documents: DocumentCache::new(MAX_CACHED_DOCUMENTS),
+            inventory: Mutex::new(HashMap::new()),
+            policy: policy::DomainPolicyCache::default(),
+        }
     }
 }
 
@@ -107,6 +115,13 @@ impl CimdClients {
     /// The cached client, without any I/O (for the logo endpoint).
     pub fn cached(&self, client_id: &str) -> Option<Arc<MetadataClient>> {
         self.documents.peek(client_id)
+    }
+
+    /// Drops this node's copy of a client's inventory entry, so an administrator's decision
+    /// made through this node applies to the next request (other nodes reread within
+    /// [`INVENTORY_TTL_SECS`]).
+    pub fn forget_inventory(&self, client_id: &str) {
+        self.lock_inventory().remove(client_id);
     }
 
     fn lock_inventory(&self) -> std::sync::MutexGuard<'_, HashMap<String, (i64, CimdClientRecord)>> {
@@ -129,7 +144,7 @@ pub async fn lookup(state: &AppState, raw: &str, signed_in: bool) -> Result<Cimd
     }
     let url = ClientIdUrl::parse(raw, settings.allow_query)
         .map_err(|e| refused(StatusCode::BAD_REQUEST, "This application's client_id is not valid", format!("{e}.")))?;
-    let decision = settings.domains.decide(url.host());
+    let decision = domain_policy(state).await?.decide(url.host());
     if decision == DomainDecision::Deny {
         return Err(refused(
             StatusCode::FORBIDDEN,
@@ -153,13 +168,19 @@ pub async fn lookup(state: &AppState, raw: &str, signed_in: bool) -> Result<Cimd
         }
         _ => {}
     }
+    // A lookup before sign-in that finds nothing is not counted: nothing is loaded, and the
+    // signed-in request that follows counts the miss.
     if !signed_in {
         return Ok(match state.cimd.documents.peek(url.as_str()) {
-            Some(client) => CimdLookup::Ready { client, cache: CacheOutcome::Hit },
+            Some(client) => {
+                state.metrics.cimd_document_cache.inc(CacheOutcome::Hit);
+                CimdLookup::Ready { client, cache: CacheOutcome::Hit }
+            }
             None => CimdLookup::SignInFirst { url },
         });
     }
     let (result, cache) = state.cimd.documents.get_or_load(url.as_str(), || load(state, &url)).await;
+    state.metrics.cimd_document_cache.inc(cache);
     match result {
         Ok(client) => Ok(CimdLookup::Ready { client, cache }),
         Err(failure) => match &*failure {
@@ -174,6 +195,11 @@ pub async fn lookup(state: &AppState, raw: &str, signed_in: bool) -> Result<Cimd
             )),
         },
     }
+}
+
+/// The domain policy in force on this node: `[cimd]` merged with the runtime rules (R085).
+pub async fn domain_policy(state: &AppState) -> Result<Arc<DomainPolicy>, StoreError> {
+    state.cimd.policy.current(&state.settings.cimd.domains, &state.store, state.now()).await
 }
 
 fn awaiting_approval(record: &CimdClientRecord) -> CimdRefusal {
@@ -233,9 +259,15 @@ async fn inventory(
 async fn load(state: &AppState, url: &ClientIdUrl) -> Result<(MetadataClient, Option<Duration>), DocumentFailure> {
     let settings = &state.settings.cimd;
     let request = FetchRequest::client_metadata(url.as_str()).max_bytes(settings.max_document_bytes);
-    let fetched = fetch_audited(state, url.as_str(), request).await?.map_err(DocumentFailure::Fetch)?;
-    let invalid = |reason: String| DocumentFailure::Invalid { url: url.as_str().to_owned(), reason };
-    let metadata = parse_client_metadata_document(&fetched.body, url).map_err(|e| invalid(e.to_string()))?;
+    let fetched = fetch_audited(state, url.as_str(), request).await?.map_err(|error| {
+        state.metrics.cimd_document_fetches.inc(CimdFetch::Failed(error.kind()));
+        DocumentFailure::Fetch(error)
+    })?;
+    let metadata = parse_client_metadata_document(&fetched.body, url).map_err(|error| {
+        state.metrics.cimd_document_fetches.inc(CimdFetch::InvalidDocument);
+        DocumentFailure::Invalid { url: url.as_str().to_owned(), reason: error.to_string() }
+    })?;
+    state.metrics.cimd_document_fetches.inc(CimdFetch::Ok);
     let snapshot = ClientSnapshot::from_metadata(&metadata);
     let client = MetadataClient {
         url: url.clone(),
@@ -331,8 +363,11 @@ pub async fn known_client(
     pinned: Option<&str>,
 ) -> Result<Option<postern_store::ClientRecord>, StoreError> {
     let Ok(url) = ClientIdUrl::parse(client_id, state.settings.cimd.allow_query) else { return Ok(None) };
-    let decision = state.settings.cimd.domains.decide(url.host());
-    if !state.settings.cimd.enabled || decision == DomainDecision::Deny {
+    if !state.settings.cimd.enabled {
+        return Ok(None);
+    }
+    let decision = domain_policy(state).await?.decide(url.host());
+    if decision == DomainDecision::Deny {
         return Ok(None);
     }
     let Some(record) = inventory(state, &url, decision, false).await? else { return Ok(None) };

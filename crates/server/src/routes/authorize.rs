@@ -6,6 +6,7 @@ use crate::client_ip::ClientIp;
 use crate::error::{ErrorCode, OAuthError};
 use crate::pages::{self, ConsentPage, Hidden, LoginPage};
 use crate::params::{Params, clip, is_form_urlencoded};
+use crate::password_sign_in::{self, SignInAttempt};
 use crate::session::{self, BrowserSession};
 use crate::state::AppState;
 use axum::body::Bytes;
@@ -135,66 +136,16 @@ pub async fn login_post(
     };
     let username = params.get("username").unwrap_or_default();
     let password = params.get("password").unwrap_or_default();
-    let now = state.now();
-    let ip_key = ip.to_string();
-    let user_key = username_throttle_key(username);
-    if state.login_failures_by_ip.blocked_for(&ip_key, now).is_some()
-        || user_key.is_some_and(|key| state.login_failures_by_user.blocked_for(key, now).is_some())
-    {
-        let message = "Too many failed sign-in attempts. Wait a minute and try again.";
-        return login_page(
-            &state,
-            (&authorization).into(),
-            &session,
-            username,
-            Some(message),
-            StatusCode::TOO_MANY_REQUESTS,
-        );
-    }
-    let user = match state.store.find_user_by_username(username).await {
-        Ok(user) => user,
+    let attempt = SignInAttempt { username, password, ip, client_id: Some(authorization.client_id()) };
+    let user = match password_sign_in::check(&state, attempt).await {
+        Ok(Ok(user)) => user,
+        Ok(Err(refused)) => {
+            let (message, status) = (refused.message(), refused.status());
+            return login_page(&state, (&authorization).into(), &session, username, Some(message), status);
+        }
         Err(error) => return failure_response(&state, AuthorizeFailure::Store(error), true),
     };
-    let valid = state.passwords.verify(user.as_ref().map(|u| u.password_hash.clone()), password.to_owned()).await;
-    let audit_base = AuditEvent {
-        client_id: Some(authorization.client_id().to_owned()),
-        // A failure names the targeted account when it exists (the audit log is for operators;
-        // the page says the same thing either way).
-        user_id: user.as_ref().map(|u| u.id.clone()),
-        ip: Some(ip_key.clone()),
-        ..AuditEvent::new("login_succeeded")
-    };
-    let Some(user) = user.filter(|_| valid) else {
-        state.login_failures_by_ip.record_failure(&ip_key, now);
-        if let Some(key) = user_key {
-            state.login_failures_by_user.record_failure(key, now);
-        }
-        let event = AuditEvent {
-            detail: serde_json::json!({ "username": clip(username, 64) }),
-            ..AuditEvent { kind: "login_failed", ..audit_base }
-        };
-        if let Err(error) = state.store.record_audit(&event, now).await {
-            return failure_response(&state, AuthorizeFailure::Store(error), true);
-        }
-        let message = "Incorrect username or password.";
-        return login_page(
-            &state,
-            (&authorization).into(),
-            &session,
-            username,
-            Some(message),
-            StatusCode::UNAUTHORIZED,
-        );
-    };
-    if let Some(key) = user_key {
-        state.login_failures_by_user.clear(key);
-    }
-    let new_session = match async {
-        state.store.record_audit(&audit_base, now).await?;
-        session::start(&state, &session, &user.id).await
-    }
-    .await
-    {
+    let new_session = match session::start(&state, &session, &user.id).await {
         Ok(new_session) => new_session,
         Err(error) => return failure_response(&state, AuthorizeFailure::Store(error), true),
     };
@@ -215,13 +166,6 @@ pub async fn login_post(
     // The user is signed in even when the request then fails (a client awaiting approval, say).
     let response = result.unwrap_or_else(|failure| failure_response(&state, failure, true));
     with_session_cookie(&state, &new_session, response)
-}
-
-/// The per-account throttling key: only a name that could be a username (at most 64 bytes, as
-/// `postern users add` enforces). Longer names cannot exist, so they are throttled by IP alone and
-/// an attacker cannot fill the failure table with 4 KiB keys.
-fn username_throttle_key(username: &str) -> Option<&str> {
-    (!username.is_empty() && username.len() <= 64).then_some(username)
 }
 
 /// `POST /consent`: the signed-in user approves or denies.
@@ -408,17 +352,4 @@ fn consent_page(
         username,
     };
     with_session_cookie(state, session, pages::render(StatusCode::OK, &page))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_plausible_usernames_get_a_throttling_key() {
-        assert_eq!(username_throttle_key("alice"), Some("alice"));
-        assert_eq!(username_throttle_key(&"a".repeat(64)), Some("a".repeat(64).as_str()));
-        assert_eq!(username_throttle_key(&"a".repeat(65)), None);
-        assert_eq!(username_throttle_key(""), None);
-    }
 }

@@ -1,8 +1,11 @@
-//! `POST /introspect` (RFC 7662, R156). Only confidential clients may call it; anything not
-//! known to be live is `{"active": false}` with no reason.
+//! `POST /introspect` (RFC 7662, R156). Only confidential clients may call it. Any of them may
+//! introspect an access token (resource servers do); a refresh token is described only to the
+//! client it was issued to. Anything else, or anything not known to be live, is
+//! `{"active": false}` with no reason.
 
 use crate::client_auth;
 use crate::error::{AppError, OAuthError};
+use crate::routes::revoke::own_refresh_token;
 use crate::routes::token::form_body;
 use crate::state::AppState;
 use crate::tokens::verify_access_token;
@@ -11,7 +14,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use postern_core::{ClientType, TokenHash};
+use postern_core::ClientType;
 use serde_json::{Value, json};
 
 pub async fn introspect(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, AppError> {
@@ -20,7 +23,8 @@ pub async fn introspect(State(state): State<AppState>, headers: HeaderMap, body:
     let caller = client_auth::authenticate(&state, &headers, &params, &endpoint, None).await?;
     if caller.client_type != ClientType::Public {
         let token = params.get("token").ok_or_else(|| OAuthError::invalid_request("token is required"))?;
-        return Ok(no_store(describe(&state, token, params.get("token_type_hint")).await?));
+        let caller_id = caller.record.client_id.as_str();
+        return Ok(no_store(describe(&state, caller_id, token, params.get("token_type_hint")).await?));
     }
     Err(OAuthError::invalid_client(
         "introspection requires a confidential client (client_secret_basic or client_secret_post)",
@@ -28,18 +32,18 @@ pub async fn introspect(State(state): State<AppState>, headers: HeaderMap, body:
     .into())
 }
 
-async fn describe(state: &AppState, token: &str, hint: Option<&str>) -> Result<Value, AppError> {
+async fn describe(state: &AppState, caller_id: &str, token: &str, hint: Option<&str>) -> Result<Value, AppError> {
     if token.len() <= 4096 {
         // RFC 7662 §2.1: the hint orders the lookups; it never limits them.
         let found = if hint == Some("refresh_token") {
-            match describe_refresh_token(state, token).await? {
+            match describe_refresh_token(state, caller_id, token).await? {
                 Some(found) => Some(found),
                 None => describe_access_token(state, token).await?,
             }
         } else {
             match describe_access_token(state, token).await? {
                 Some(found) => Some(found),
-                None => describe_refresh_token(state, token).await?,
+                None => describe_refresh_token(state, caller_id, token).await?,
             }
         };
         if let Some(found) = found {
@@ -68,8 +72,12 @@ async fn describe_access_token(state: &AppState, token: &str) -> Result<Option<V
     })))
 }
 
-async fn describe_refresh_token(state: &AppState, token: &str) -> Result<Option<Value>, AppError> {
-    let Some(refresh) = state.store.find_refresh_token(TokenHash::of(token).as_str()).await? else { return Ok(None) };
+/// Token confusion: a resource server that checks only `active`, `aud`, `exp` and `scope` would
+/// take a refresh token described to it for a bearer access token. So only the client the token
+/// was issued to (the rule /revoke uses, R157) learns anything; to every other caller it is
+/// unknown. Even that description has no `aud`, so it can never pass an audience check.
+async fn describe_refresh_token(state: &AppState, caller_id: &str, token: &str) -> Result<Option<Value>, AppError> {
+    let Some(refresh) = own_refresh_token(state, token, caller_id).await? else { return Ok(None) };
     if refresh.revoked_at.is_some() || refresh.rotated_at.is_some() || refresh.expires_at <= state.now() {
         return Ok(None);
     }
@@ -79,7 +87,6 @@ async fn describe_refresh_token(state: &AppState, token: &str) -> Result<Option<
         "scope": refresh.scope,
         "client_id": refresh.client_id,
         "sub": refresh.user_id,
-        "aud": refresh.resource,
         "iss": state.settings.issuer.as_str(),
         "exp": refresh.expires_at,
         "iat": refresh.issued_at,

@@ -1,3 +1,5 @@
+pub mod account;
+pub mod admin;
 pub mod authorize;
 pub mod health;
 pub mod introspect;

@@ -4,6 +4,7 @@
 //! ceiling, and an audit event for every registration, update, deletion and rejection.
 
 use crate::client_ip::ClientIp;
+use crate::metrics::{Limiter, Registration};
 use crate::state::AppState;
 use axum::Json;
 use axum::body::Bytes;
@@ -86,6 +87,8 @@ pub async fn register(
     match register_client(&state, &ip, &headers, &body).await {
         Ok(response) => response,
         Err(failure) => {
+            let outcome = if failure.status.is_server_error() { Registration::Error } else { Registration::Refused };
+            state.metrics.dcr_registrations.inc(outcome);
             // A flood is audited once per address and hour, not once per request: the audit
             // log must not become the table a flood grows.
             let flood_already_audited = failure.status == StatusCode::TOO_MANY_REQUESTS
@@ -118,6 +121,7 @@ async fn register_client(
     let now = state.now();
     // Every attempt spends a token, valid or not: a flood costs its sender, not our database.
     if !state.registrations_by_ip.try_take(ip, now) {
+        state.metrics.rate_limit_rejections.inc(Limiter::Dcr);
         return Err(RegistrationFailure::new(
             StatusCode::TOO_MANY_REQUESTS,
             "temporarily_unavailable",
@@ -162,6 +166,7 @@ async fn register_client(
         };
         state.store.record_audit(&event, now).await?;
         let body = client_information(state, &existing, &client, None, &registration_token)?;
+        state.metrics.dcr_registrations.inc(Registration::Deduplicated);
         return Ok((StatusCode::CREATED, Json(body)).into_response());
     }
 
@@ -199,6 +204,7 @@ async fn register_client(
     };
     state.store.insert_dcr_client(&record, &registration, &event).await?;
     let body = client_information(state, &registration, &record, secret.as_ref(), &registration_token)?;
+    state.metrics.dcr_registrations.inc(Registration::Created);
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 

@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use postern_core::TokenHash;
-use postern_store::AuditEvent;
+use postern_store::{AuditEvent, RefreshTokenRecord};
 
 pub async fn revoke(
     State(state): State<AppState>,
@@ -33,13 +33,11 @@ pub async fn revoke(
         ..AuditEvent::new(kind)
     };
     if token.len() <= 4096 {
-        if let Some(refresh) = state.store.find_refresh_token(TokenHash::of(token).as_str()).await? {
-            if refresh.client_id == client_id {
-                state
-                    .store
-                    .revoke_grant(&refresh.grant_id, now, &audit("refresh_token_revoked", &refresh.grant_id))
-                    .await?;
-            }
+        if let Some(refresh) = own_refresh_token(&state, token, client_id).await? {
+            state
+                .store
+                .revoke_grant(&refresh.grant_id, now, &audit("refresh_token_revoked", &refresh.grant_id))
+                .await?;
         } else if let Some(claims) = verify_access_token(&state, token).await
             && claims.client_id == client_id
         {
@@ -50,4 +48,17 @@ pub async fn revoke(
         }
     }
     Ok((StatusCode::OK, [(header::CACHE_CONTROL, "no-store")]).into_response())
+}
+
+/// The refresh token `token`, if it is one and was issued to `caller_id`. R157, RFC 7009 §2.1:
+/// a client acts only on its own refresh tokens. Another client's token is `None`, exactly like
+/// an unknown one, so neither /revoke nor /introspect says that it exists. Says nothing about
+/// whether the token is still live.
+pub(crate) async fn own_refresh_token(
+    state: &AppState,
+    token: &str,
+    caller_id: &str,
+) -> Result<Option<RefreshTokenRecord>, AppError> {
+    let found = state.store.find_refresh_token(TokenHash::of(token).as_str()).await?;
+    Ok(found.filter(|refresh| refresh.client_id == caller_id))
 }

@@ -3,6 +3,7 @@
 use crate::client_auth::{self, AuthenticatedClient};
 use crate::client_ip::ClientIp;
 use crate::error::{AppError, ErrorCode, OAuthError};
+use crate::metrics::GrantType;
 use crate::params::{Params, clip, is_form_urlencoded};
 use crate::state::AppState;
 use crate::tokens::{GrantView, TokenResponse, mint_access_token};
@@ -24,9 +25,14 @@ pub async fn token(
     let endpoint = state.settings.issuer.endpoint("/token");
     let client = client_auth::authenticate(&state, &headers, &params, &endpoint, pinned.as_deref()).await?;
     let ip = ip.to_string();
+    let issued = |grant| state.metrics.tokens_issued.inc(grant);
     match params.get("grant_type") {
-        Some("authorization_code") => authorization_code_grant(&state, &client, &params, ip).await,
-        Some("refresh_token") => refresh_token_grant(&state, &client, &params, ip).await,
+        Some("authorization_code") => authorization_code_grant(&state, &client, &params, ip)
+            .await
+            .inspect(|_| issued(GrantType::AuthorizationCode)),
+        Some("refresh_token") => {
+            refresh_token_grant(&state, &client, &params, ip).await.inspect(|_| issued(GrantType::RefreshToken))
+        }
         Some(other) => Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,
             format!("grant_type '{}' is not supported; use authorization_code or refresh_token", clip(other, 64)),

@@ -1,19 +1,24 @@
 //! Token introspection (RFC 7662, R156) and revocation (RFC 7009, R157).
 
 use crate::support::*;
+use serde_json::json;
 
 backend_tests!(
     introspection_without_client_authentication_or_by_a_public_client_is_invalid_client,
     unknown_tampered_or_expired_tokens_introspect_as_exactly_active_false,
     access_token_introspects_with_its_claims,
-    refresh_token_introspects_active_with_token_type_refresh_token,
+    r156_access_tokens_introspect_as_active_for_any_confidential_client,
+    r156_r157_a_refresh_token_introspected_by_another_client_is_exactly_active_false,
+    r156_a_refresh_token_introspected_by_its_own_client_is_active_without_aud,
+    r156_r148_its_own_client_sees_a_refresh_token_inactive_once_rotated_revoked_or_expired,
     revoking_an_access_token_makes_it_inactive_but_leaves_the_refresh_token_usable,
     a_client_cannot_revoke_another_clients_tokens,
     revoking_an_unknown_token_is_200,
     revocation_authenticates_confidential_clients,
 );
 
-async fn introspect_as(app: &TestApp, form: &[(&str, &str)]) -> Reply {
+/// Posts to `/introspect` without HTTP Basic credentials.
+async fn introspect_form(app: &TestApp, form: &[(&str, &str)]) -> Reply {
     let request = app.http.post(app.url("/introspect")).form(form);
     let response = request.send().await.unwrap();
     let status = response.status().as_u16();
@@ -24,9 +29,9 @@ async fn introspect_as(app: &TestApp, form: &[(&str, &str)]) -> Reply {
 async fn introspection_without_client_authentication_or_by_a_public_client_is_invalid_client(app: TestApp) {
     let (access, _) = app.tokens().await;
     // R156: the caller must authenticate ...
-    assert_oauth_error(&introspect_as(&app, &[("token", &access)]).await, 401, "invalid_client");
+    assert_oauth_error(&introspect_form(&app, &[("token", &access)]).await, 401, "invalid_client");
     // ... and a public client has nothing to authenticate with.
-    let public = introspect_as(&app, &[("token", &access), ("client_id", PUBLIC_CLIENT)]).await;
+    let public = introspect_form(&app, &[("token", &access), ("client_id", PUBLIC_CLIENT)]).await;
     assert_oauth_error(&public, 401, "invalid_client");
     let wrong = app.post_basic("/introspect", CONFIDENTIAL_CLIENT, "pcs_wrong", &[("token", &access)]).await;
     assert_oauth_error(&wrong, 401, "invalid_client");
@@ -39,7 +44,7 @@ async fn introspection_without_client_authentication_or_by_a_public_client_is_in
 
 async fn unknown_tampered_or_expired_tokens_introspect_as_exactly_active_false(app: TestApp) {
     let (access, refresh) = app.tokens().await;
-    let inactive = serde_json::json!({"active": false});
+    let inactive = json!({"active": false});
     // R156: no reason, no other members.
     // One signature character changed (not the last, whose low bits are padding).
     let mut tampered = access.clone();
@@ -79,24 +84,91 @@ async fn access_token_introspects_with_its_claims(app: TestApp) {
     assert_eq!(hinted.json()["active"], true);
 }
 
-async fn refresh_token_introspects_active_with_token_type_refresh_token(app: TestApp) {
-    // R156: refresh tokens are introspectable too, and say what they are.
-    let (_, refresh) = app.tokens().await;
-    let body = app.introspect(&refresh).await;
-    assert_eq!(body["active"], true, "{body}");
-    assert_eq!(body["token_type"], "refresh_token");
-    assert_eq!(body["client_id"], PUBLIC_CLIENT);
-    assert_eq!(body["scope"], "mcp:read");
-    assert_eq!(body["sub"], "u_alice");
-    let hinted = app
-        .post_basic(
-            "/introspect",
-            CONFIDENTIAL_CLIENT,
-            CONFIDENTIAL_SECRET,
-            &[("token", &refresh), ("token_type_hint", "refresh_token")],
-        )
+async fn r156_access_tokens_introspect_as_active_for_any_confidential_client(app: TestApp) {
+    let (public_access, _) = app.tokens().await;
+    let (confidential_access, _) = app.confidential_tokens().await;
+    // R156: resource servers introspect access tokens issued to other clients; that is what
+    // introspection is for, so ownership does not matter here.
+    let callers = [(CONFIDENTIAL_CLIENT, CONFIDENTIAL_SECRET), (RESOURCE_SERVER_CLIENT, RESOURCE_SERVER_SECRET)];
+    for (token, issued_to) in [(&public_access, PUBLIC_CLIENT), (&confidential_access, CONFIDENTIAL_CLIENT)] {
+        for (caller, secret) in callers {
+            let body = app.introspect_as(caller, secret, token).await;
+            assert_eq!(body["active"], true, "{issued_to}'s token, introspected by {caller}: {body}");
+            assert_eq!(body["token_type"], "Bearer");
+            assert_eq!(body["client_id"], issued_to);
+            assert_eq!(body["aud"], app.resource.as_str());
+        }
+    }
+}
+
+async fn r156_r157_a_refresh_token_introspected_by_another_client_is_exactly_active_false(app: TestApp) {
+    let (_, public_refresh) = app.tokens().await;
+    let (_, confidential_refresh) = app.confidential_tokens().await;
+    let unknown = app
+        .post_basic("/introspect", RESOURCE_SERVER_CLIENT, RESOURCE_SERVER_SECRET, &[("token", "prt_unknown")])
         .await;
-    assert_eq!(hinted.json()["token_type"], "refresh_token");
+    // Token confusion: described as active to a resource server, a refresh token would pass for
+    // an access token. As at /revoke (R157), only the client it was issued to learns anything;
+    // every other caller gets the unknown-token answer byte for byte, whatever the hint (R156).
+    for (token, caller, secret) in [
+        (&confidential_refresh, RESOURCE_SERVER_CLIENT, RESOURCE_SERVER_SECRET),
+        (&public_refresh, RESOURCE_SERVER_CLIENT, RESOURCE_SERVER_SECRET),
+        (&public_refresh, CONFIDENTIAL_CLIENT, CONFIDENTIAL_SECRET),
+    ] {
+        for hint in [None, Some("refresh_token"), Some("access_token")] {
+            let mut form = vec![("token", token.as_str())];
+            form.extend(hint.map(|hint| ("token_type_hint", hint)));
+            let reply = app.post_basic("/introspect", caller, secret, &form).await;
+            assert_eq!(reply.status, 200, "{}", reply.body);
+            assert_eq!(reply.json(), json!({"active": false}), "introspected by {caller}, hint {hint:?}");
+            assert_eq!(reply.body, unknown.body);
+            assert_eq!(reply.header("cache-control").as_deref(), Some("no-store"));
+        }
+    }
+    // Both tokens are live: the answer was about the caller, not the token.
+    assert_eq!(app.introspect(&confidential_refresh).await["active"], true);
+    assert_eq!(app.refresh(&public_refresh).await.status, 200);
+}
+
+async fn r156_a_refresh_token_introspected_by_its_own_client_is_active_without_aud(app: TestApp) {
+    let (_, refresh) = app.confidential_tokens().await;
+    for hint in [None, Some("refresh_token")] {
+        let mut form = vec![("token", refresh.as_str())];
+        form.extend(hint.map(|hint| ("token_type_hint", hint)));
+        let body = app.post_basic("/introspect", CONFIDENTIAL_CLIENT, CONFIDENTIAL_SECRET, &form).await.json();
+        assert_eq!(body["active"], true, "{body}");
+        // R156: it says what it is, and names no audience, so no audience check can accept it.
+        assert_eq!(body["token_type"], "refresh_token");
+        assert!(body.get("aud").is_none(), "{body}");
+        assert_eq!(body["client_id"], CONFIDENTIAL_CLIENT);
+        assert_eq!(body["scope"], "mcp:read");
+        assert_eq!(body["sub"], "u_alice");
+        assert_eq!(body["iss"], app.issuer.as_str());
+        // R152: 30 days.
+        let (iat, exp) = (body["iat"].as_i64().unwrap(), body["exp"].as_i64().unwrap());
+        assert_eq!(exp - iat, 30 * 24 * 3600);
+    }
+}
+
+async fn r156_r148_its_own_client_sees_a_refresh_token_inactive_once_rotated_revoked_or_expired(app: TestApp) {
+    let inactive = json!({"active": false});
+    let (_, first) = app.confidential_tokens().await;
+    let form = [("grant_type", "refresh_token"), ("refresh_token", first.as_str())];
+    let refreshed = app.token_basic(CONFIDENTIAL_CLIENT, CONFIDENTIAL_SECRET, &form).await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.body);
+    let second = refreshed.json()["refresh_token"].as_str().unwrap().to_owned();
+    // R148: rotation retires the old token.
+    assert_eq!(app.introspect(&first).await, inactive);
+    assert_eq!(app.introspect(&second).await["active"], true);
+    // R157: revocation ends it.
+    let revoked = app.post_basic("/revoke", CONFIDENTIAL_CLIENT, CONFIDENTIAL_SECRET, &[("token", &second)]).await;
+    assert_eq!(revoked.status, 200);
+    assert_eq!(app.introspect(&second).await, inactive);
+    // R152: so does its lifetime.
+    let (_, third) = app.confidential_tokens().await;
+    assert_eq!(app.introspect(&third).await["active"], true);
+    app.clock.advance(30 * 24 * 3600 + 1);
+    assert_eq!(app.introspect(&third).await, inactive);
 }
 
 async fn revoking_an_access_token_makes_it_inactive_but_leaves_the_refresh_token_usable(app: TestApp) {
@@ -105,7 +177,7 @@ async fn revoking_an_access_token_makes_it_inactive_but_leaves_the_refresh_token
     // R157
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(reply.header("cache-control").as_deref(), Some("no-store"));
-    assert_eq!(app.introspect(&access).await, serde_json::json!({"active": false}));
+    assert_eq!(app.introspect(&access).await, json!({"active": false}));
     assert_eq!(app.audit_count("access_token_revoked").await, 1);
     // Only that access token: the grant lives on.
     let refreshed = app.refresh(&refresh).await;
@@ -116,15 +188,23 @@ async fn revoking_an_access_token_makes_it_inactive_but_leaves_the_refresh_token
 
 async fn a_client_cannot_revoke_another_clients_tokens(app: TestApp) {
     let (access, refresh) = app.tokens().await;
-    for token in [&access, &refresh] {
-        let form = [("token", token.as_str())];
-        let reply = app.post_basic("/revoke", CONFIDENTIAL_CLIENT, CONFIDENTIAL_SECRET, &form).await;
+    let (confidential_access, confidential_refresh) = app.confidential_tokens().await;
+    for (token, caller, secret) in [
+        (&access, CONFIDENTIAL_CLIENT, CONFIDENTIAL_SECRET),
+        (&refresh, CONFIDENTIAL_CLIENT, CONFIDENTIAL_SECRET),
+        (&confidential_access, RESOURCE_SERVER_CLIENT, RESOURCE_SERVER_SECRET),
+        (&confidential_refresh, RESOURCE_SERVER_CLIENT, RESOURCE_SERVER_SECRET),
+    ] {
+        let reply = app.post_basic("/revoke", caller, secret, &[("token", token.as_str())]).await;
         // RFC 7009 §2.2: 200 without saying whether the token was known.
         assert_eq!(reply.status, 200);
-        assert_eq!(app.introspect(token).await["active"], true, "revoked by another client");
     }
+    // R157: nothing was revoked; revoking a refresh token would have ended its access token too.
     let kinds = app.audit_kinds().await;
     assert!(!kinds.iter().any(|k| k.ends_with("_revoked")), "{kinds:?}");
+    for token in [&access, &confidential_access, &confidential_refresh] {
+        assert_eq!(app.introspect(token).await["active"], true, "revoked by another client");
+    }
     assert_eq!(app.refresh(&refresh).await.status, 200);
 }
 
@@ -140,9 +220,7 @@ async fn revoking_an_unknown_token_is_200(app: TestApp) {
 }
 
 async fn revocation_authenticates_confidential_clients(app: TestApp) {
-    let code = app.code_for(&app.confidential_authorize_params()).await;
-    let tokens = app.exchange_confidential(&code).await;
-    let refresh = tokens.json()["refresh_token"].as_str().unwrap().to_owned();
+    let (_, refresh) = app.confidential_tokens().await;
     // R157: the confidential client must present its secret.
     assert_oauth_error(&app.revoke(&refresh, CONFIDENTIAL_CLIENT).await, 401, "invalid_client");
     let wrong = app.post_basic("/revoke", CONFIDENTIAL_CLIENT, "pcs_wrong", &[("token", &refresh)]).await;
@@ -150,5 +228,5 @@ async fn revocation_authenticates_confidential_clients(app: TestApp) {
     assert_eq!(app.introspect(&refresh).await["active"], true);
     let right = app.post_basic("/revoke", CONFIDENTIAL_CLIENT, CONFIDENTIAL_SECRET, &[("token", &refresh)]).await;
     assert_eq!(right.status, 200);
-    assert_eq!(app.introspect(&refresh).await, serde_json::json!({"active": false}));
+    assert_eq!(app.introspect(&refresh).await, json!({"active": false}));
 }

@@ -2,10 +2,19 @@
 //! PostgreSQL (see `support::backend_tests!`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod admin_client_support;
+mod admin_support;
 mod documents;
 mod signing;
 mod support;
 
+mod account_apps;
+mod admin_api;
+mod admin_audit;
+mod admin_clients;
+mod admin_domain_policy;
+mod admin_openapi;
+mod admin_users;
 mod authorize_errors;
 mod cimd_flow;
 mod cimd_hostile;
@@ -18,6 +27,7 @@ mod introspect_revoke;
 mod login_and_consent;
 mod logs;
 mod metadata;
+mod metrics;
 mod private_key_jwt;
 mod security;
 mod token_code_grant;

@@ -19,6 +19,9 @@ pub const PUBLIC_REDIRECT: &str = "http://127.0.0.1:3000/callback";
 pub const CONFIDENTIAL_CLIENT: &str = "confidential-client";
 pub const CONFIDENTIAL_SECRET: &str = "pcs_test-secret-for-the-confidential-client";
 pub const CONFIDENTIAL_REDIRECT: &str = "https://app.example.com/oauth/callback";
+/// The MCP server's own confidential client, with which it introspects tokens issued to others.
+pub const RESOURCE_SERVER_CLIENT: &str = "mcp-server";
+pub const RESOURCE_SERVER_SECRET: &str = "pcs_test-secret-for-the-resource-server";
 pub const RESOURCE_PATH: &str = "/demo/mcp";
 pub const SECOND_RESOURCE: &str = "https://mcp.example.com/mcp";
 pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -192,6 +195,17 @@ impl TestApp {
                 jwks: None,
                 jwks_uri: None,
             },
+            ClientConfig {
+                client_id: RESOURCE_SERVER_CLIENT.into(),
+                client_name: Some("Resource Server".into()),
+                redirect_uris: vec!["https://mcp.example.com/oauth/unused".into()],
+                token_endpoint_auth_method: "client_secret_basic".into(),
+                client_secret_sha256: Some(postern_core::TokenHash::of(RESOURCE_SERVER_SECRET).as_str().to_owned()),
+                grant_types: vec!["authorization_code".into()],
+                scope: None,
+                jwks: None,
+                jwks_uri: None,
+            },
         ];
         if let Some(documents) = documents {
             config.outbound.allow_cidrs = vec!["127.0.0.1/32".into()];
@@ -209,6 +223,7 @@ impl TestApp {
                 password_hash: postern_server::passwords::hash_password(PASSWORD).unwrap(),
                 is_admin: false,
                 created_at: clock.now(),
+                disabled_at: None,
             })
             .await
             .unwrap();
@@ -365,6 +380,15 @@ impl TestApp {
         self.token_basic(CONFIDENTIAL_CLIENT, CONFIDENTIAL_SECRET, &form).await
     }
 
+    /// Access and refresh token of a fresh grant for the confidential client.
+    pub async fn confidential_tokens(&self) -> (String, String) {
+        let code = self.code_for(&self.confidential_authorize_params()).await;
+        let reply = self.exchange_confidential(&code).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let body = reply.json();
+        (body["access_token"].as_str().unwrap().to_owned(), body["refresh_token"].as_str().unwrap().to_owned())
+    }
+
     /// Access and refresh token of a fresh grant for the public client.
     pub async fn tokens(&self) -> (String, String) {
         let reply = self.exchange(&self.code().await).await;
@@ -405,13 +429,14 @@ impl TestApp {
             .await
     }
 
+    /// Introspects `token` as the confidential client.
     pub async fn introspect(&self, token: &str) -> serde_json::Value {
-        let request = self
-            .http
-            .post(self.url("/introspect"))
-            .basic_auth(CONFIDENTIAL_CLIENT, Some(CONFIDENTIAL_SECRET))
-            .form(&[("token", token)]);
-        let reply = Self::reply(request.send().await.unwrap()).await;
+        self.introspect_as(CONFIDENTIAL_CLIENT, CONFIDENTIAL_SECRET, token).await
+    }
+
+    /// Introspects `token` as the confidential client `client_id`, authenticating with HTTP Basic.
+    pub async fn introspect_as(&self, client_id: &str, secret: &str, token: &str) -> serde_json::Value {
+        let reply = self.post_basic("/introspect", client_id, secret, &[("token", token)]).await;
         assert_eq!(reply.status, 200, "{}", reply.body);
         reply.json()
     }

@@ -42,10 +42,9 @@ async fn refresh_rotates_the_refresh_token_and_the_new_one_works(app: TestApp) {
     // R136 on the refresh response too.
     assert_eq!(reply.header("cache-control").as_deref(), Some("no-store"));
     let (access, second) = pair(&reply);
-    // R148: a new refresh token on every refresh; the old one is no longer active.
+    // R148: a new refresh token on every refresh. (Only its own confidential client can see that
+    // the old one is inactive; see introspect_revoke.rs.)
     assert_ne!(second, first);
-    assert_eq!(app.introspect(&first).await, serde_json::json!({"active": false}));
-    assert_eq!(app.introspect(&second).await["active"], true);
     assert_eq!(app.introspect(&access).await["active"], true);
     let (_, third) = pair(&app.refresh(&second).await);
     assert_ne!(third, second);
@@ -77,7 +76,7 @@ async fn rotated_refresh_token_reused_after_the_grace_window_revokes_the_whole_f
     assert_eq!(app.audit_count("refresh_reuse_detected").await, 1);
     // The newest refresh token fails too, and every access token of the grant is inactive.
     assert_oauth_error(&app.refresh(&second).await, 400, "invalid_grant");
-    for token in [&first_access, &second_access, &second] {
+    for token in [&first_access, &second_access] {
         assert_eq!(app.introspect(token).await, serde_json::json!({"active": false}));
     }
     // Another grant of the same user and client is untouched.
@@ -112,8 +111,6 @@ async fn narrower_scope_limits_the_access_token_while_the_refresh_token_keeps_th
     assert_eq!(reply.json()["scope"], "mcp:read");
     assert_eq!(app.introspect(&narrow_access).await["scope"], "mcp:read");
     // ... while the new refresh token keeps exactly the old one's scope.
-    let refresh_introspection = app.introspect(&successor).await;
-    assert_eq!(refresh_introspection["scope"], "mcp:read mcp:write");
     let reply = app.refresh(&successor).await;
     assert_eq!(reply.json()["scope"], "mcp:read mcp:write", "{}", reply.body);
 }
@@ -146,7 +143,6 @@ async fn expired_refresh_token_is_invalid_grant(app: TestApp) {
     // R152: refresh tokens live 30 days (refresh_token_ttl_secs) from their issue.
     app.clock.advance(30 * 24 * 3600 + 1);
     assert_oauth_error(&app.refresh(&refresh).await, 400, "invalid_grant");
-    assert_eq!(app.introspect(&refresh).await, serde_json::json!({"active": false}));
     assert_eq!(app.audit_count("refresh_reuse_detected").await, 0);
 }
 

@@ -7,11 +7,18 @@ mod support;
 
 mod access_tokens;
 mod admin_tokens;
+mod admin_users;
 mod audit;
+mod audit_query;
 mod cimd_clients;
+mod client_decisions;
+mod client_inventory;
 mod clients;
 mod codes;
+mod connected_apps;
 mod dcr;
+mod document_history;
+mod domain_rules;
 mod keys;
 mod refresh;
 mod sessions_consents;

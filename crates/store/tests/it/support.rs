@@ -73,6 +73,7 @@ pub fn user(id: &str, username: &str) -> UserRecord {
         password_hash: format!("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA${username}"),
         is_admin: false,
         created_at: NOW,
+        disabled_at: None,
     }
 }
 
