@@ -278,7 +278,7 @@ fn clients_approve_lets_a_pending_cimd_client_in_and_is_audited() {
     assert!(!stderr(&approved).contains("note:"), "the approval takes effect: {}", stderr(&approved));
     let (record, audit) = decision_and_audit(dir.path(), CIMD_ID, "cimd_client_approved");
     assert_eq!(record, Some((CimdStatus::Approved, Some("cli".to_owned()))));
-    assert_eq!(audit, Some(serde_json::json!({ "by": "cli", "previous": "pending" })));
+    assert_eq!(audit, Some(serde_json::json!({ "by": "cli", "previous": "pending", "revoked_grants": 0 })));
     let list = stdout(&postern(dir.path(), &["clients", "list", "--cimd"], None));
     assert!(list.starts_with(&format!("{CIMD_ID}\tapproved\t")), "{list}");
     let plain = postern(dir.path(), &["clients", "list"], None);
@@ -297,7 +297,7 @@ fn clients_deny_blocks_an_allowed_cimd_client_and_is_audited() {
     );
     let (record, audit) = decision_and_audit(dir.path(), CIMD_ID, "cimd_client_denied");
     assert_eq!(record, Some((CimdStatus::Denied, Some("cli".to_owned()))));
-    assert_eq!(audit, Some(serde_json::json!({ "by": "cli", "previous": "allowed" })));
+    assert_eq!(audit, Some(serde_json::json!({ "by": "cli", "previous": "allowed", "revoked_grants": 0 })));
     let list = stdout(&postern(dir.path(), &["clients", "list", "--cimd"], None));
     assert!(list.starts_with(&format!("{CIMD_ID}\tdenied\tExample Agent\t")), "{list}");
     // An operator can change their mind.
@@ -321,10 +321,10 @@ fn clients_approve_and_deny_pre_decide_clients_not_seen_yet() {
 
     let (record, audit) = decision_and_audit(dir.path(), CIMD_ID, "cimd_client_approved");
     assert_eq!(record, Some((CimdStatus::Approved, Some("cli".to_owned()))));
-    assert_eq!(audit, Some(serde_json::json!({ "by": "cli", "previous": null })));
+    assert_eq!(audit, Some(serde_json::json!({ "by": "cli", "previous": null, "revoked_grants": 0 })));
     let (record, audit) = decision_and_audit(dir.path(), with_query, "cimd_client_denied");
     assert_eq!(record, Some((CimdStatus::Denied, Some("cli".to_owned()))));
-    assert_eq!(audit, Some(serde_json::json!({ "by": "cli", "previous": null })));
+    assert_eq!(audit, Some(serde_json::json!({ "by": "cli", "previous": null, "revoked_grants": 0 })));
     // The host is recorded, and a server that sees the client later keeps the decision.
     with_store(dir.path(), async |store| {
         let seen = store.record_cimd_client_seen(CIMD_ID, "app.example.com", CimdStatus::Pending, SEEN_AT).await;

@@ -5,7 +5,9 @@ use postern_core::client::validate_registered_client_id;
 use postern_core::domain_policy::DomainDecision;
 use postern_core::{ClientIdUrl, OpaqueToken, ScopeSet, TokenEndpointAuthMethod};
 use postern_server::config::{CimdSettings, validate_redirect_uris};
-use postern_store::{AuditEvent, CimdClientRecord, CimdStatus, ClientRecord, ClientSource, ClientStatus, Store};
+use postern_store::{
+    AuditEvent, CimdClientRecord, CimdDecision, CimdStatus, ClientRecord, ClientSource, ClientStatus, Store,
+};
 use std::path::Path;
 
 /// What `approve`/`deny` promise about running servers: /authorize reads a CIMD client's
@@ -193,7 +195,6 @@ async fn decide_registered(store: &Store, client_id: &str, status: ClientStatus)
              client metadata document); pre-registered clients are added with `postern clients add`"
         );
     };
-    store.set_client_status(client_id, status).await?;
     let (kind, verb) = match status {
         ClientStatus::Denied => ("client_denied", "denied"),
         _ => ("client_approved", "approved"),
@@ -203,7 +204,11 @@ async fn decide_registered(store: &Store, client_id: &str, status: ClientStatus)
         detail: serde_json::json!({ "by": "cli", "previous": previous.status.as_str() }),
         ..AuditEvent::new(kind)
     };
-    store.record_audit(&event, now()).await?;
+    // The same transaction as the admin API: denying revokes what the client holds.
+    let revoke = status == ClientStatus::Denied;
+    if store.decide_registered_client(client_id, previous.status, status, revoke, event, now()).await?.is_none() {
+        bail!("client {client_id} changed status while being decided; try again");
+    }
     Ok(format!("{verb} {client_id} (was {}); running servers apply this within 5 seconds", previous.status.as_str()))
 }
 
@@ -240,15 +245,6 @@ fn parse_cimd_client_id(raw: &str) -> anyhow::Result<ClientIdUrl> {
 async fn decide(store: &Store, url: &ClientIdUrl, status: CimdStatus, now: i64) -> anyhow::Result<String> {
     let client_id = url.as_str();
     let previous = store.find_cimd_client(client_id).await?.map(|c| c.status);
-    if previous.is_none() {
-        // Pre-decided: the server keeps this status when the client first shows up.
-        store.record_cimd_client_seen(client_id, url.host(), status, now).await?;
-    }
-    // Also after a pre-decision insert: it records who decided, and it wins if a server
-    // recorded the client as pending in between.
-    if !store.decide_cimd_client(client_id, status, "cli", now).await? {
-        bail!("CIMD client {client_id} vanished from the inventory while being decided; try again");
-    }
     let (kind, verb) = match status {
         CimdStatus::Denied => ("cimd_client_denied", "denied"),
         _ => ("cimd_client_approved", "approved"),
@@ -258,7 +254,19 @@ async fn decide(store: &Store, url: &ClientIdUrl, status: CimdStatus, now: i64) 
         detail: serde_json::json!({ "by": "cli", "previous": previous.map(CimdStatus::as_str) }),
         ..AuditEvent::new(kind)
     };
-    store.record_audit(&event, now).await?;
+    // A client not seen yet is pre-decided: the server keeps this status when it shows up.
+    // Denying revokes what the client holds, in the same transaction, as the admin API does.
+    let decision = CimdDecision {
+        client_id,
+        host: url.host(),
+        from: previous,
+        to: status,
+        by: "cli",
+        revoke: status == CimdStatus::Denied,
+    };
+    if store.decide_metadata_client(decision, event, now).await?.is_none() {
+        bail!("CIMD client {client_id} changed status while being decided; try again");
+    }
     Ok(match previous {
         Some(previous) => format!("{verb} {client_id} (was {}); {APPLY_DELAY_NOTE}", previous.as_str()),
         None => format!("pre-{verb} {client_id} (not seen by this server yet); {APPLY_DELAY_NOTE}"),
