@@ -5,7 +5,7 @@ See README.md beside this file for the contract between this harness and the cli
 Standard library only (it runs before and outside the clients' own environments).
 
     run.py                      every client, every scenario, then the conformance suite
-    run.py --only ts,python     some clients
+    run.py --only ts,python     some clients (ts, python, rmcp, conformance, browser, schemathesis)
     run.py --scenarios cimd     some scenarios
     run.py --serve-only         set everything up, print the environment, serve until Ctrl-C
 """
@@ -169,12 +169,12 @@ class DocumentServer:
 # --- Postern ------------------------------------------------------------------------------------
 
 
-def postern_config(port: int, ca_pem: Path) -> str:
+def postern_config(port: int, ca_pem: Path, database: Path | None = None, unknown_domains: str = "allow") -> str:
     issuer = f"http://127.0.0.1:{port}"
     return f"""
 issuer = "{issuer}"
 listen = "127.0.0.1:{port}"
-database = "sqlite://{WORK}/postern.db"
+database = "sqlite://{database or WORK / 'postern.db'}"
 
 [tokens]
 access_token_ttl_secs = {ACCESS_TOKEN_TTL_SECS}
@@ -203,6 +203,7 @@ grant_types = ["authorization_code"]
 
 [cimd]
 enabled = true
+unknown_domains = "{unknown_domains}"
 
 [dcr]
 enabled = true
@@ -215,16 +216,17 @@ extra_root_certs = ["{ca_pem}"]
 
 
 class Postern:
-    def __init__(self, port: int, config: Path):
+    def __init__(self, port: int, config: Path, log: Path | None = None):
         self.issuer = f"http://127.0.0.1:{port}"
         self.binary = ROOT / "target" / "debug" / "postern"
         self.config = config
-        self.log = open(WORK / "postern.log", "w")
+        self.log_path = log or WORK / "postern.log"
+        self.log = open(self.log_path, "w")
         self.process: subprocess.Popen | None = None
 
-    def add_user(self, name: str, password: str) -> None:
+    def add_user(self, name: str, password: str, admin: bool = False) -> None:
         sh(str(self.binary), "--config", str(self.config), "users", "add", name, "--password-stdin",
-           input=password.encode(), stdout=subprocess.DEVNULL)
+           *(["--admin"] if admin else []), input=password.encode(), stdout=subprocess.DEVNULL)
 
     def start(self) -> None:
         self.process = subprocess.Popen(
@@ -234,7 +236,7 @@ class Postern:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise SystemExit(f"postern exited at start; see {WORK / 'postern.log'}")
+                raise SystemExit(f"postern exited at start; see {self.log_path}")
             try:
                 with urllib.request.urlopen(f"{self.issuer}/readyz", timeout=1) as response:
                     if response.status == 200:
@@ -310,17 +312,22 @@ def run_scenario(client: Client, scenario: str, env: dict[str, str], documents: 
         output = f"{timeout.stdout or ''}{timeout.stderr or ''}\ntimed out after {SCENARIO_TIMEOUT_SECS} s"
         code = -1
     log_path.write_text(output if isinstance(output, str) else output.decode("utf-8", "replace"))
-    lines = [line for line in str(output).splitlines() if line.strip()]
+    return outcome_of(client.name, scenario, str(output), code, log_path)
+
+
+def outcome_of(client: str, scenario: str, output: str, code: int, log_path: Path) -> Outcome:
+    """Reads a client program's TAP-like output and exit status."""
+    lines = [line for line in output.splitlines() if line.strip()]
     if code == 0:
         passed = sum(line.startswith("ok") for line in lines)
         # TAP TODO: a check that failed only because of a known limitation of the client SDK.
         todo = [line.split("# TODO", 1)[1].strip() for line in lines if line.startswith("not ok") and "# TODO" in line]
         detail = f"{passed} checks" + "".join(f"; known client limitation: {why}" for why in dict.fromkeys(todo))
-        return Outcome(client.name, scenario, "pass", detail)
+        return Outcome(client, scenario, "pass", detail)
     if code == UNSUPPORTED:
-        return Outcome(client.name, scenario, "unsupported", lines[-1] if lines else "")
+        return Outcome(client, scenario, "unsupported", lines[-1] if lines else "")
     failed = [l for l in lines if l.startswith("not ok")] or lines[-3:]
-    return Outcome(client.name, scenario, "FAIL", " | ".join(failed)[:300] + f" (log: {log_path})")
+    return Outcome(client, scenario, "FAIL", " | ".join(failed)[:300] + f" (log: {log_path})")
 
 
 def print_table(outcomes: list[Outcome]) -> None:
@@ -331,7 +338,7 @@ def print_table(outcomes: list[Outcome]) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", help="comma-separated clients (ts,python,rmcp,conformance)")
+    parser.add_argument("--only", help="comma-separated clients (ts,python,rmcp,conformance,browser,schemathesis)")
     parser.add_argument("--scenarios", help="comma-separated scenarios")
     parser.add_argument("--serve-only", action="store_true")
     args = parser.parse_args()
@@ -414,6 +421,10 @@ def run(args, postern: Postern, documents: DocumentServer, password: str) -> int
 
     if not wanted_clients or "conformance" in wanted_clients:
         outcomes.append(run_conformance(env, documents))
+    if not wanted_clients or "browser" in wanted_clients:
+        outcome = run_browser(documents)
+        print(f"{outcome.client:8} {outcome.scenario:14} {outcome.status}", flush=True)
+        outcomes.append(outcome)
     # Last: it changes whatever the admin API lets a write token change.
     if not wanted_clients or "schemathesis" in wanted_clients:
         outcomes.append(run_schemathesis(postern))
@@ -438,6 +449,55 @@ def run_conformance(env: dict[str, str], documents: DocumentServer) -> Outcome:
     lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
     status = "pass" if result.returncode == 0 else "FAIL"
     return Outcome("conformance", "authorization", status, (lines[-1] if lines else "") + f" (log: {log_path})")
+
+
+BROWSER_DOCUMENT = "browser.json"
+BROWSER_TIMEOUT_SECS = 300
+
+
+def run_browser(documents: DocumentServer) -> Outcome:
+    """The admin console in Debian's Chromium, driven by Playwright (browser/admin.mjs).
+
+    It gets a Postern of its own (work/browser/: configuration, database, log) whose
+    `[cimd] unknown_domains = "approval"` makes its CIMD client wait for an administrator, so
+    the shared server the SDK scenarios use keeps its policy, and an administrator account made
+    with `postern users add --admin` as an operator would. Screenshots of every page visited go
+    to work/screenshots/."""
+    work = WORK / "browser"
+    work.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    config = work / "postern.toml"
+    config.write_text(postern_config(port, WORK / "ca.pem", database=work / "postern.db", unknown_domains="approval"))
+    postern = Postern(port, config, log=work / "postern.log")
+    admin_password, user_password = secrets.token_urlsafe(18), secrets.token_urlsafe(18)
+    postern.add_user("admin", admin_password, admin=True)
+    postern.add_user("demo", user_password)
+    client_id = documents.publish(BROWSER_DOCUMENT, "Interop browser agent")
+    log_path = WORK / "logs" / "browser.log"
+    browser_env = {
+        **os.environ,
+        "POSTERN_ISSUER": postern.issuer,
+        "CIMD_CLIENT_ID": client_id,
+        "ADMIN_USERNAME": "admin",
+        "ADMIN_PASSWORD": admin_password,
+        "DEMO_USERNAME": "demo",
+        "DEMO_PASSWORD": user_password,
+        "SCREENSHOT_DIR": str(WORK / "screenshots"),
+        "CHROMIUM": "/usr/bin/chromium",
+    }
+    command = [str(HERE / "node_modules" / ".bin" / "node"), str(HERE / "browser" / "admin.mjs")]
+    postern.start()
+    try:
+        result = subprocess.run(command, env=browser_env, capture_output=True, text=True,
+                                timeout=BROWSER_TIMEOUT_SECS, cwd=HERE)
+        output, code = result.stdout + result.stderr, result.returncode
+    except subprocess.TimeoutExpired as timeout:
+        output = f"{timeout.stdout or ''}{timeout.stderr or ''}\ntimed out after {BROWSER_TIMEOUT_SECS} s"
+        code = -1
+    finally:
+        postern.stop()
+    log_path.write_text(output if isinstance(output, str) else output.decode("utf-8", "replace"))
+    return outcome_of("browser", "admin console", str(output), code, log_path)
 
 
 OPENAPI_DOCUMENT = ROOT / "crates" / "server" / "src" / "routes" / "admin" / "openapi.json"

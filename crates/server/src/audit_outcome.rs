@@ -8,6 +8,9 @@ pub const FAILURE_KINDS: &[&str] = &[
     // A password that did not match, or the right password for a disabled account.
     "login_failed",
     "login_refused_disabled",
+    // The right password at the admin console's sign-in, for an account that is not an
+    // administrator.
+    "admin_console_refused",
     // The user said no on the consent page.
     "consent_denied",
     // RFC 9700 §4.14 / R139: a code or a rotated refresh token presented again.

@@ -296,8 +296,11 @@ async fn trusted_client_and_redirect(
                 title: "Waiting for administrator approval",
                 message: format!(
                     "{} registered itself with this server, and an administrator must approve it before anyone can \
-                     sign in with it. Ask your administrator to run: postern clients approve {}",
-                    client.client_name, client.client_id
+                     sign in with it. Ask your administrator to approve it in the approvals queue of the admin \
+                     console ({}) or to run: postern clients approve {}",
+                    client.client_name,
+                    crate::routes::console::approvals_url(state),
+                    client.client_id
                 ),
             });
         }

@@ -17,6 +17,7 @@ pub mod client_keys;
 pub mod config;
 pub mod cors;
 pub mod error;
+pub mod form_post;
 pub mod keys;
 pub mod metrics;
 pub mod pages;
@@ -92,7 +93,8 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .merge(fetchable.layer(cors::layer()))
-        .merge(routes::admin::router(&issuer, &state));
+        .merge(routes::admin::router(&issuer, &state))
+        .merge(routes::console::router(&issuer));
     let mut router = router.with_state(state);
     for (name, value) in pages::security_headers() {
         router = router.layer(SetResponseHeaderLayer::if_not_present(name, value));

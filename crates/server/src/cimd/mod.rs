@@ -164,7 +164,7 @@ pub async fn lookup(state: &AppState, raw: &str, signed_in: bool) -> Result<Cimd
         Some(CimdStatus::Approved) => {}
         _ if decision == DomainDecision::NeedsApproval => {
             let Some(record) = record else { return Ok(CimdLookup::SignInFirst { url }) };
-            return Err(awaiting_approval(&record));
+            return Err(awaiting_approval(state, &record));
         }
         _ => {}
     }
@@ -202,14 +202,17 @@ pub async fn domain_policy(state: &AppState) -> Result<Arc<DomainPolicy>, StoreE
     state.cimd.policy.current(&state.settings.cimd.domains, &state.store, state.now()).await
 }
 
-fn awaiting_approval(record: &CimdClientRecord) -> CimdRefusal {
+fn awaiting_approval(state: &AppState, record: &CimdClientRecord) -> CimdRefusal {
     CimdRefusal::new(
         StatusCode::FORBIDDEN,
         "Waiting for administrator approval",
         format!(
             "{} is new to this server, and an administrator must approve it before anyone can sign in with it. \
-             Ask your administrator to run: postern clients approve {}",
-            record.host, record.client_id
+             Ask your administrator to approve it in the approvals queue of the admin console ({}) or to run: \
+             postern clients approve {}",
+            record.host,
+            crate::routes::console::approvals_url(state),
+            record.client_id
         ),
     )
 }

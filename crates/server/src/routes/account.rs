@@ -5,8 +5,9 @@
 
 use crate::authorization_response::{redirect, static_prefix, with_session_cookie};
 use crate::client_ip::ClientIp;
+use crate::form_post::{self, FormRefused};
 use crate::pages;
-use crate::params::{Params, clip, is_form_urlencoded};
+use crate::params::{Params, clip};
 use crate::password_sign_in::{self, SignInAttempt};
 use crate::session::{self, BrowserSession};
 use crate::state::AppState;
@@ -168,36 +169,19 @@ pub async fn revoke(
     }
 }
 
-/// A form post of these pages: form-encoded, no repeated field, from a browser holding the
-/// session cookie whose CSRF token it carries (R096).
+/// A form post of these pages, checked as every page form is (form_post.rs: form-encoded, no
+/// repeated field, the session cookie and its CSRF token, R096).
 async fn checked_form(
     state: &AppState,
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<(Params, BrowserSession), Response> {
-    let message =
-        |text: &str, status| pages::error_page(static_prefix(state), status, "This form cannot be used", text);
-    if !is_form_urlencoded(headers) {
-        return Err(message("The request body must be application/x-www-form-urlencoded.", StatusCode::BAD_REQUEST));
-    }
-    let params = Params::parse_unique(body).map_err(|m| message(&m, StatusCode::BAD_REQUEST))?;
-    let session = match session::load_existing(state, headers).await {
-        Ok(Some(session)) => session,
-        Ok(None) => {
-            return Err(message(
-                "Your browser did not send the session cookie. Enable cookies and open the page again.",
-                StatusCode::FORBIDDEN,
-            ));
+    form_post::checked(state, headers, body).await.map_err(|refused| match refused {
+        FormRefused::Store(error) => store_failure(state, error),
+        refused => {
+            pages::error_page(static_prefix(state), refused.status(), "This form cannot be used", &refused.message())
         }
-        Err(error) => return Err(store_failure(state, error)),
-    };
-    if !session.verify_csrf(params.get("csrf_token")) {
-        return Err(message(
-            "This form has expired or was not sent from this site. Open the page again.",
-            StatusCode::FORBIDDEN,
-        ));
-    }
-    Ok((params, session))
+    })
 }
 
 async fn apps_page(

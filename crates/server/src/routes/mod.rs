@@ -1,6 +1,7 @@
 pub mod account;
 pub mod admin;
 pub mod authorize;
+pub mod console;
 pub mod health;
 pub mod introspect;
 pub mod metadata;

@@ -94,3 +94,8 @@ pub async fn seen_cimd_client(app: &TestApp, client_id: &str, host: &str, status
     let document = ValidatedDocument { client_name: name, document_hash: "h", fingerprint: "f", snapshot: &snapshot };
     app.store.record_cimd_document(client_id, document, app.clock.now()).await.unwrap();
 }
+
+/// A client's status in the inventory (`active`, `pending`, `blocked`, `expired`).
+pub async fn inventory_status(app: &TestApp, client_id: &str) -> String {
+    app.store.find_inventory_item(client_id, app.clock.now()).await.unwrap().unwrap().status.as_str().to_owned()
+}

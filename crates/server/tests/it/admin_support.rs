@@ -1,5 +1,5 @@
 //! Admin API fixtures: tokens with read or write access, an administrator's browser session,
-//! and requests with either.
+//! and requests with either; and the admin console's pages and forms as a browser sends them.
 
 use crate::support::{Reply, TestApp};
 use postern_core::{Clock, TokenHash};
@@ -8,6 +8,9 @@ use postern_store::{AdminAccess, AdminTokenRecord, UserRecord};
 pub const ADMIN_USERNAME: &str = "root";
 pub const ADMIN_PASSWORD: &str = "admin password for the tests";
 pub const ADMIN_USER_ID: &str = "u_root";
+/// A second account (`u_bob`), made with [`TestApp::add_bob`].
+pub const BOB: &str = "bob";
+pub const BOB_PASSWORD: &str = "bob's password, long enough";
 
 /// How a test calls the admin API.
 pub enum AdminAuth<'a> {
@@ -93,5 +96,38 @@ impl TestApp {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         Reply { status, headers, body: response.text().await.unwrap() }
+    }
+
+    /// Adds the account `bob` (`u_bob`), an administrator or not.
+    pub async fn add_bob(&self, is_admin: bool) {
+        self.store
+            .create_user(&UserRecord {
+                id: "u_bob".into(),
+                username: BOB.into(),
+                password_hash: postern_server::passwords::hash_password(BOB_PASSWORD).unwrap(),
+                is_admin,
+                created_at: self.clock.now(),
+                disabled_at: None,
+            })
+            .await
+            .unwrap();
+    }
+
+    /// GET a page of the admin console (`/admin...`) with a session cookie (`name=value`).
+    pub async fn console_page(&self, cookie: Option<&str>, path: &str) -> Reply {
+        let mut request = self.http.get(self.url(path));
+        if let Some(cookie) = cookie {
+            request = request.header(reqwest::header::COOKIE, cookie);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        Reply { status, headers, body: response.text().await.unwrap() }
+    }
+
+    /// POST a form of the admin console with the session cookie and these fields.
+    pub async fn console_post(&self, cookie: &str, path: &str, form: &[(&str, &str)]) -> Reply {
+        let form: Vec<(String, String)> = form.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        self.post_form(path, Some(cookie), &form).await
     }
 }

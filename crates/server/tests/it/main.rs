@@ -12,6 +12,8 @@ mod account_apps;
 mod admin_api;
 mod admin_audit;
 mod admin_clients;
+mod admin_console;
+mod admin_console_changes;
 mod admin_domain_policy;
 mod admin_openapi;
 mod admin_users;

@@ -109,11 +109,7 @@ pub async fn disable(
 
 /// Disables an account with its audit event (the API and the admin console both call this):
 /// `Disabled` or `AlreadyDisabled`; an unknown account is 404, the caller's own account 409.
-pub async fn disable_account(
-    state: &AppState,
-    caller: &AdminCaller,
-    id: &str,
-) -> Result<DisableOutcome, AdminError> {
+pub async fn disable_account(state: &AppState, caller: &AdminCaller, id: &str) -> Result<DisableOutcome, AdminError> {
     let id = known_id(id.to_owned())?;
     if caller.user_id.as_deref() == Some(id.as_str()) {
         return Err(AdminError::conflict("administrators cannot disable their own account"));
