@@ -3,10 +3,9 @@
 //! (`GET /admin/api/v1/audit`, same function); only the time fields differ, because a browser's
 //! date-time field sends `2026-11-21T09:30` where the API takes Unix seconds.
 
-use super::{Chrome, Paths, admin_for_page, error_page, query_params};
+use super::{Admin, Chrome, Paths, error_page, query_params};
 use super::{display, names};
 use crate::audit_outcome::Outcome;
-use crate::client_ip::ClientIp;
 use crate::pages;
 use crate::params::{Params, clip};
 use crate::routes::admin::audit as api;
@@ -14,7 +13,7 @@ use crate::routes::admin::error::AdminError;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use postern_core::timestamp::parse_utc;
 use postern_store::AuditRecord;
@@ -95,16 +94,7 @@ struct AuditPage {
     export: String,
 }
 
-pub async fn page(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    RawQuery(raw): RawQuery,
-) -> Response {
-    let admin = match admin_for_page(&state, &headers, ip).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
+pub async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery, admin: Admin) -> Response {
     let params = match query_params(raw.as_deref()) {
         Ok(params) => params,
         Err(error) => return error_page(admin.chrome(&state, "audit"), &error, None),

@@ -4,10 +4,9 @@
 //! client the document as validated, its history and its latest fetches). The data is the
 //! admin API's (`clients::inventory_page`, `clients::client_detail`, `ClientFacts`).
 
-use super::{Chrome, Notice, Paths, admin_for_page, error_page, query_params};
+use super::{Admin, Chrome, Notice, Paths, error_page, query_params};
 use super::{display, names};
 use crate::cimd;
-use crate::client_ip::ClientIp;
 use crate::pages;
 use crate::params::Params;
 use crate::routes::admin::clients::{ClientDetail, ClientFacts, client_detail, client_id_param, inventory_page};
@@ -17,7 +16,7 @@ use crate::state::AppState;
 use askama::Template;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use postern_core::domain_policy::DomainPolicy;
 use postern_store::{ClientKind, InventoryItem, InventoryStatus};
@@ -76,16 +75,7 @@ struct ListPage {
 }
 
 /// `GET /admin/clients?kind=&status=&domain=&q=&cursor=`.
-pub async fn list(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    RawQuery(raw): RawQuery,
-) -> Response {
-    let admin = match admin_for_page(&state, &headers, ip).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
+pub async fn list(State(state): State<AppState>, RawQuery(raw): RawQuery, admin: Admin) -> Response {
     let chrome = admin.chrome(&state, "clients");
     // The fields are shown again as sent, even when one of them is refused.
     let sent = Params::parse(raw.as_deref().unwrap_or_default().as_bytes()).unwrap_or_default();
@@ -215,15 +205,10 @@ struct DetailPage {
 /// `GET /admin/clients/{client_id}` (the client_id percent-encoded as one path segment).
 pub async fn detail(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
     client_id: Result<Path<String>, PathRejection>,
     RawQuery(raw): RawQuery,
+    admin: Admin,
 ) -> Response {
-    let admin = match admin_for_page(&state, &headers, ip).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
     let mut chrome = admin.chrome(&state, "clients");
     let result = async {
         chrome.notice = Notice::from_query(&query_params(raw.as_deref())?);

@@ -6,10 +6,7 @@
 
 use super::confirm::{self, Confirmation, hidden};
 use super::display;
-use super::{
-    Admin, Chrome, Link, Notice, Paths, admin_for_form, admin_for_page, after_change, error_page, query_params,
-};
-use crate::client_ip::ClientIp;
+use super::{Admin, Chrome, ConsoleForm, Link, Notice, Paths, after_change, error_page, query_params};
 use crate::pages;
 use crate::routes::admin::client_actions::{self, ClientAction};
 use crate::routes::admin::clients::{client_id_param, inventory_page};
@@ -18,10 +15,9 @@ use crate::routes::admin::grants;
 use crate::routes::admin::inventory_params;
 use crate::state::AppState;
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use postern_store::{ClientKind, InventoryItem};
 
@@ -90,16 +86,7 @@ struct QueuePage {
 }
 
 /// `GET /admin/approvals`.
-pub async fn queue(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    RawQuery(raw): RawQuery,
-) -> Response {
-    let admin = match admin_for_page(&state, &headers, ip).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
+pub async fn queue(State(state): State<AppState>, RawQuery(raw): RawQuery, admin: Admin) -> Response {
     let mut chrome = admin.chrome(&state, "approvals");
     let result = async {
         let params = query_params(raw.as_deref())?;
@@ -131,15 +118,10 @@ fn client_path(raw: Result<Path<(String, String)>, PathRejection>) -> Result<(St
 /// `GET /admin/clients/{client_id}/{action}`: what the decision will do, with Confirm / Cancel.
 pub async fn confirm(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
     path: Result<Path<(String, String)>, PathRejection>,
     RawQuery(raw): RawQuery,
+    admin: Admin,
 ) -> Response {
-    let admin = match admin_for_page(&state, &headers, ip).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
     let from_queue = query_params(raw.as_deref()).is_ok_and(|p| p.get("return") == Some("approvals"));
     match client_path(path) {
         Ok((client_id, action)) => confirmation(&state, &admin, &client_id, action, from_queue).await,
@@ -218,15 +200,9 @@ async fn confirmation(
 /// `POST /admin/clients/{client_id}/{action}` (`csrf_token`, `confirm`, `return`).
 pub async fn decide(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
     path: Result<Path<(String, String)>, PathRejection>,
-    body: Bytes,
+    ConsoleForm { params, admin }: ConsoleForm,
 ) -> Response {
-    let (params, admin) = match admin_for_form(&state, &headers, &body, ip).await {
-        Ok(parts) => parts,
-        Err(response) => return response,
-    };
     let (client_id, action) = match client_path(path) {
         Ok(parts) => parts,
         Err(error) => return error_page(admin.chrome(&state, "clients"), &error, None),
@@ -251,16 +227,7 @@ pub async fn decide(
 }
 
 /// `GET /admin/grants/{grant_id}/revoke`: what revoking the grant does, with Confirm / Cancel.
-pub async fn confirm_revoke(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    Path(grant_id): Path<String>,
-) -> Response {
-    let admin = match admin_for_page(&state, &headers, ip).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
+pub async fn confirm_revoke(State(state): State<AppState>, Path(grant_id): Path<String>, admin: Admin) -> Response {
     revoke_confirmation(&state, &admin, &grant_id).await
 }
 
@@ -293,15 +260,9 @@ async fn revoke_confirmation(state: &AppState, admin: &Admin, grant_id: &str) ->
 /// `POST /admin/grants/{grant_id}/revoke` (`csrf_token`, `confirm`).
 pub async fn revoke(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
     Path(grant_id): Path<String>,
-    body: Bytes,
+    ConsoleForm { params, admin }: ConsoleForm,
 ) -> Response {
-    let (params, admin) = match admin_for_form(&state, &headers, &body, ip).await {
-        Ok(parts) => parts,
-        Err(response) => return response,
-    };
     if !confirm::confirmed(&params) {
         return revoke_confirmation(&state, &admin, &grant_id).await;
     }

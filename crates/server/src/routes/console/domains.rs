@@ -9,18 +9,16 @@
 //! refuse and the grants it would revoke.
 
 use super::confirm::{self, Confirmation, hidden};
-use super::{Admin, Chrome, Link, Notice, admin_for_form, admin_for_page, after_change, error_page, query_params};
+use super::{Admin, Chrome, ConsoleForm, Link, Notice, after_change, error_page, query_params};
 use super::{display, names};
-use crate::client_ip::ClientIp;
 use crate::pages;
 use crate::params::Params;
 use crate::routes::admin::domains::{self as api, EffectivePolicy};
 use crate::routes::admin::error::AdminError;
 use crate::state::AppState;
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use postern_core::domain_policy::UnknownDomains;
 use postern_store::{DomainList, DomainPolicyChange};
@@ -61,16 +59,7 @@ struct PolicyPage {
 }
 
 /// `GET /admin/domains`.
-pub async fn page(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    RawQuery(raw): RawQuery,
-) -> Response {
-    let admin = match admin_for_page(&state, &headers, ip).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
+pub async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery, admin: Admin) -> Response {
     let mut chrome = admin.chrome(&state, "domains");
     let result = async {
         chrome.notice = Notice::from_query(&query_params(raw.as_deref())?);
@@ -137,16 +126,7 @@ async fn actor_names(state: &AppState, policy: &EffectivePolicy) -> Result<HashM
 
 /// `POST /admin/domains/rules` (`csrf_token`, `pattern`, `list`, `confirm`): an allow rule at
 /// once, a deny rule after confirmation.
-pub async fn add_rule(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let (params, admin) = match admin_for_form(&state, &headers, &body, ip).await {
-        Ok(parts) => parts,
-        Err(response) => return response,
-    };
+pub async fn add_rule(State(state): State<AppState>, ConsoleForm { params, admin }: ConsoleForm) -> Response {
     let result = async {
         let pattern = api::parse_pattern(params.get("pattern").unwrap_or_default())?;
         let list = params
@@ -173,16 +153,7 @@ pub async fn add_rule(
 }
 
 /// `GET /admin/domains/rules/remove?pattern=`: what removing the rule does.
-pub async fn confirm_remove(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    RawQuery(raw): RawQuery,
-) -> Response {
-    let admin = match admin_for_page(&state, &headers, ip).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
+pub async fn confirm_remove(State(state): State<AppState>, RawQuery(raw): RawQuery, admin: Admin) -> Response {
     let result = async {
         let params = query_params(raw.as_deref())?;
         removal_confirmation(&state, &admin, &params).await
@@ -208,16 +179,7 @@ async fn removal_confirmation(state: &AppState, admin: &Admin, params: &Params) 
 }
 
 /// `POST /admin/domains/rules/remove` (`csrf_token`, `pattern`, `confirm`).
-pub async fn remove_rule(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let (params, admin) = match admin_for_form(&state, &headers, &body, ip).await {
-        Ok(parts) => parts,
-        Err(response) => return response,
-    };
+pub async fn remove_rule(State(state): State<AppState>, ConsoleForm { params, admin }: ConsoleForm) -> Response {
     let result = async {
         if !confirm::confirmed(&params) {
             return removal_confirmation(&state, &admin, &params).await;
@@ -232,16 +194,7 @@ pub async fn remove_rule(
 
 /// `POST /admin/domains/unknown` (`csrf_token`, `value` = allow | approval | deny | config,
 /// `confirm`).
-pub async fn set_unknown(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let (params, admin) = match admin_for_form(&state, &headers, &body, ip).await {
-        Ok(parts) => parts,
-        Err(response) => return response,
-    };
+pub async fn set_unknown(State(state): State<AppState>, ConsoleForm { params, admin }: ConsoleForm) -> Response {
     let result = async {
         let raw = params.get("value").unwrap_or_default();
         let value = match raw {

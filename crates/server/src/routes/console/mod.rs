@@ -24,6 +24,7 @@ mod overview;
 mod sign_in;
 mod users;
 
+use crate::client_ip::ClientIp;
 use crate::form_post::{self, FormRefused};
 use crate::pages;
 use crate::params::Params;
@@ -32,11 +33,13 @@ use crate::routes::admin::error::AdminError;
 use crate::session::{self, BrowserSession};
 use crate::state::AppState;
 use askama::Template;
-use axum::Router;
 use axum::body::Bytes;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::{RequestExt, Router};
 use postern_core::Issuer;
 use postern_store::UserRecord;
 use std::net::IpAddr;
@@ -185,30 +188,46 @@ impl Admin {
     }
 }
 
-/// The administrator whose session cookie came with a page request; otherwise the response
-/// that replaces the page: the sign-in page (redirected to, or with a refusal).
-pub async fn admin_for_page(state: &AppState, headers: &HeaderMap, ip: IpAddr) -> Result<Admin, Response> {
-    let session = match session::load_existing(state, headers).await {
-        Ok(Some(session)) => session,
-        Ok(None) => return Err(sign_in::redirect_to_sign_in(state)),
-        Err(error) => return Err(store_failure(state, error.into())),
-    };
-    admin_of_session(state, session, ip).await
+/// A page request's administrator: the one whose session cookie came with it. Otherwise the
+/// rejection is the response that replaces the page: the sign-in page (redirected to, or with
+/// a refusal).
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let Ok(ClientIp(ip)) = ClientIp::from_request_parts(parts, state).await;
+        let session = match session::load_existing(state, &parts.headers).await {
+            Ok(Some(session)) => session,
+            Ok(None) => return Err(sign_in::redirect_to_sign_in(state)),
+            Err(error) => return Err(store_failure(state, error.into())),
+        };
+        admin_of_session(state, session, ip).await
+    }
 }
 
-/// The administrator who sent a console form: the form is checked first (cookie, CSRF), so no
-/// field of a forged post is ever read. `Ok` carries the form's fields.
-pub async fn admin_for_form(
-    state: &AppState,
-    headers: &HeaderMap,
-    body: &Bytes,
-    ip: IpAddr,
-) -> Result<(Params, Admin), Response> {
-    let (params, session) = form_post::checked(state, headers, body).await.map_err(|refused| match refused {
-        FormRefused::Store(error) => store_failure(state, error.into()),
-        refused => sign_in::refused_form(state, &refused),
-    })?;
-    Ok((params, admin_of_session(state, session, ip).await?))
+/// A console form post: its fields and the administrator who sent it. It reads the body, so it
+/// is a handler's last argument.
+pub struct ConsoleForm {
+    pub params: Params,
+    pub admin: Admin,
+}
+
+/// The form is checked first (cookie, CSRF), so no field of a forged post is ever read; the
+/// administrator after.
+impl FromRequest<AppState> for ConsoleForm {
+    type Rejection = Response;
+
+    async fn from_request(mut request: Request, state: &AppState) -> Result<Self, Response> {
+        let Ok(ClientIp(ip)) = request.extract_parts_with_state::<ClientIp, _>(state).await;
+        let headers = request.headers().clone();
+        // `Bytes` applies the router's DefaultBodyLimit (413 beyond it).
+        let body = Bytes::from_request(request, state).await.map_err(IntoResponse::into_response)?;
+        let (params, session) = form_post::checked(state, &headers, &body).await.map_err(|refused| match refused {
+            FormRefused::Store(error) => store_failure(state, error.into()),
+            refused => sign_in::refused_form(state, &refused),
+        })?;
+        Ok(Self { params, admin: admin_of_session(state, session, ip).await? })
+    }
 }
 
 async fn admin_of_session(state: &AppState, session: BrowserSession, ip: IpAddr) -> Result<Admin, Response> {

@@ -3,15 +3,14 @@
 
 use super::audit::{AuditRow, recent_failures};
 use super::decisions::{QueueRow, pending_clients};
-use super::{Chrome, Notice, admin_for_page, error_page, query_params};
-use crate::client_ip::ClientIp;
+use super::{Admin, Chrome, Notice, error_page, query_params};
 use crate::pages;
 use crate::routes::admin::error::AdminError;
 use crate::routes::admin::overview::pending_approvals;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use postern_store::CountBy;
 
@@ -34,16 +33,7 @@ struct OverviewPage {
     failures_href: String,
 }
 
-pub async fn page(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    RawQuery(raw): RawQuery,
-) -> Response {
-    let admin = match admin_for_page(&state, &headers, ip).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
+pub async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery, admin: Admin) -> Response {
     match load(&state, admin.chrome(&state, "overview"), raw.as_deref()).await {
         Ok(page) => pages::render(StatusCode::OK, &page),
         Err(error) => error_page(admin.chrome(&state, "overview"), &error, None),

@@ -5,19 +5,15 @@
 
 use super::confirm::{self, Confirmation};
 use super::display;
-use super::{
-    Admin, Chrome, Link, Notice, Paths, admin_for_form, admin_for_page, after_change, error_page, query_params,
-};
-use crate::client_ip::ClientIp;
+use super::{Admin, Chrome, ConsoleForm, Link, Notice, Paths, after_change, error_page, query_params};
 use crate::pages;
 use crate::passwords::{MAX_PASSWORD_LEN, MIN_PASSWORD_LEN};
 use crate::routes::admin::error::AdminError;
 use crate::routes::admin::users as api;
 use crate::state::AppState;
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use postern_core::username::MAX_USERNAME_LEN;
 use postern_store::{DisableOutcome, UserSummary};
@@ -70,16 +66,7 @@ struct UsersPage {
 }
 
 /// `GET /admin/users`.
-pub async fn page(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    RawQuery(raw): RawQuery,
-) -> Response {
-    let admin = match admin_for_page(&state, &headers, ip).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
+pub async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery, admin: Admin) -> Response {
     let notice = match query_params(raw.as_deref()) {
         Ok(params) => Notice::from_query(&params),
         Err(error) => return error_page(admin.chrome(&state, "users"), &error, None),
@@ -117,16 +104,7 @@ async fn users_page(
 
 /// `POST /admin/users` (`csrf_token`, `username`, `password`, `is_admin`): the same rules as
 /// `postern users add`. A refusal shows the page again with the reason and the name kept.
-pub async fn create(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let (params, admin) = match admin_for_form(&state, &headers, &body, ip).await {
-        Ok(parts) => parts,
-        Err(response) => return response,
-    };
+pub async fn create(State(state): State<AppState>, ConsoleForm { params, admin }: ConsoleForm) -> Response {
     let username = params.get("username").unwrap_or_default();
     let password = params.get("password").unwrap_or_default().to_owned();
     let is_admin = params.get("is_admin") == Some("yes");
@@ -142,14 +120,9 @@ pub async fn create(
 /// `GET /admin/users/{user_id}/{action}`: the confirmation page of disabling (or enabling).
 pub async fn confirm(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
     Path((user_id, verb)): Path<(String, String)>,
+    admin: Admin,
 ) -> Response {
-    let admin = match admin_for_page(&state, &headers, ip).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
     confirmation(&state, &admin, &user_id, &verb).await
 }
 
@@ -198,15 +171,9 @@ async fn confirmation(state: &AppState, admin: &Admin, user_id: &str, verb: &str
 /// `POST /admin/users/{user_id}/{disable|enable}` (`csrf_token`, `confirm` for disable).
 pub async fn change(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
     Path((user_id, verb)): Path<(String, String)>,
-    body: Bytes,
+    ConsoleForm { params, admin }: ConsoleForm,
 ) -> Response {
-    let (params, admin) = match admin_for_form(&state, &headers, &body, ip).await {
-        Ok(parts) => parts,
-        Err(response) => return response,
-    };
     let users = Paths::new(&state).page("/users");
     let result = match verb.as_str() {
         "disable" if !confirm::confirmed(&params) => return confirmation(&state, &admin, &user_id, &verb).await,
@@ -238,16 +205,7 @@ struct PasswordPage {
 }
 
 /// `GET /admin/users/{user_id}/password`: the form for a new password.
-pub async fn password_page(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    Path(user_id): Path<String>,
-) -> Response {
-    let admin = match admin_for_page(&state, &headers, ip).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
+pub async fn password_page(State(state): State<AppState>, Path(user_id): Path<String>, admin: Admin) -> Response {
     password_form(&state, &admin, &user_id, None).await
 }
 
@@ -273,15 +231,9 @@ async fn password_form(state: &AppState, admin: &Admin, user_id: &str, error: Op
 /// and ends the account's sessions; its grants stay.
 pub async fn reset_password(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
     Path(user_id): Path<String>,
-    body: Bytes,
+    ConsoleForm { params, admin }: ConsoleForm,
 ) -> Response {
-    let (params, admin) = match admin_for_form(&state, &headers, &body, ip).await {
-        Ok(parts) => parts,
-        Err(response) => return response,
-    };
     let password = params.get("password").unwrap_or_default().to_owned();
     match api::replace_password(&state, &admin.caller, &user_id, password).await {
         Ok(sessions_ended) => {
