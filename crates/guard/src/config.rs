@@ -39,6 +39,12 @@ pub const INTROSPECTION_NEGATIVE_MAX_AGE: Duration = Duration::from_secs(5);
 pub const DEFAULT_INTROSPECTION_CACHE_ENTRIES: usize = 10_000;
 /// Default time an introspection request may take before the request gets `503`.
 pub const DEFAULT_INTROSPECTION_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default longest time a verified JWT is remembered (JWT mode): 5 minutes. Not a revocation
+/// window (JWT mode sees no revocation, and `exp`, `nbf`, the key and the scope policy are
+/// checked on every request): it bounds how long an idle session's entry stays in memory.
+pub const DEFAULT_VERIFIED_TOKEN_CACHE_MAX_AGE: Duration = Duration::from_secs(300);
+/// Default bound on remembered verified JWTs (JWT mode).
+pub const DEFAULT_VERIFIED_TOKEN_CACHE_ENTRIES: usize = 10_000;
 
 /// A JWS algorithm the guard can accept (RFC 9068 tokens are signed asymmetrically; `none` and
 /// the HMAC algorithms are never accepted).
@@ -117,6 +123,8 @@ pub struct GuardConfig {
     pub(crate) introspection_cache_max_age: Duration,
     pub(crate) introspection_cache_entries: usize,
     pub(crate) introspection_timeout: Duration,
+    pub(crate) verified_token_cache_max_age: Duration,
+    pub(crate) verified_token_cache_entries: usize,
 }
 
 impl fmt::Debug for GuardConfig {
@@ -164,6 +172,8 @@ impl GuardConfig {
             introspection_cache_max_age: DEFAULT_INTROSPECTION_CACHE_MAX_AGE,
             introspection_cache_entries: DEFAULT_INTROSPECTION_CACHE_ENTRIES,
             introspection_timeout: DEFAULT_INTROSPECTION_TIMEOUT,
+            verified_token_cache_max_age: DEFAULT_VERIFIED_TOKEN_CACHE_MAX_AGE,
+            verified_token_cache_entries: DEFAULT_VERIFIED_TOKEN_CACHE_ENTRIES,
         }
     }
 
@@ -290,6 +300,21 @@ impl GuardConfig {
         self
     }
 
+    /// JWT mode: how long a token whose signature verified is remembered, so its next requests
+    /// skip the signature check (default [`DEFAULT_VERIFIED_TOKEN_CACHE_MAX_AGE`], whole
+    /// seconds), and how many at most (default [`DEFAULT_VERIFIED_TOKEN_CACHE_ENTRIES`]). Zero
+    /// for either verifies every request from scratch.
+    ///
+    /// Every request is still checked for `exp`/`nbf` (with the leeway), for its key (once the
+    /// key set no longer holds the key that verified it, the token is refused), and against the
+    /// scope policy. Entries end at the token's `exp`, are keyed by the token's SHA-256, and
+    /// only verified tokens are kept; when full, new tokens are not cached until entries expire.
+    pub fn with_verified_token_cache(mut self, max_age: Duration, max_entries: usize) -> Self {
+        self.verified_token_cache_max_age = max_age;
+        self.verified_token_cache_entries = max_entries;
+        self
+    }
+
     /// How long one introspection request may take (default
     /// [`DEFAULT_INTROSPECTION_TIMEOUT`]); past it the request gets `503`.
     pub fn with_introspection_timeout(mut self, timeout: Duration) -> Self {
@@ -318,6 +343,9 @@ pub(crate) struct Settings {
     pub cors: CorsPolicy,
     /// `Some` in introspection mode.
     pub introspection: Option<IntrospectionSettings>,
+    /// Seconds a verified JWT is remembered at most (`0`: not at all).
+    pub verified_cache_max_age: i64,
+    pub verified_cache_entries: usize,
 }
 
 pub(crate) fn config_error(message: impl Into<String>) -> GuardError {
@@ -381,6 +409,8 @@ impl Settings {
             key_max_age: seconds(config.key_max_age).max(1),
             cors: config.cors.clone(),
             introspection: IntrospectionSettings::from_config(config)?,
+            verified_cache_max_age: seconds(config.verified_token_cache_max_age),
+            verified_cache_entries: config.verified_token_cache_entries,
         })
     }
 }

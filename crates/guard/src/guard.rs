@@ -8,20 +8,24 @@ use crate::introspection::Introspector;
 use crate::keys::KeyCache;
 use crate::layer::GuardLayer;
 use crate::metadata;
-use crate::token::{self, Expectations, TokenError};
+use crate::token::{Expectations, TokenError};
+use crate::verified_tokens::VerifiedTokens;
 use axum::Router;
 use axum::body::Bytes;
 use postern_core::Clock;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// A configured guard. Cheap to clone; clones share the key cache and the introspection cache.
+/// A configured guard. Cheap to clone; clones share the key cache and the cache of verified
+/// tokens (JWT mode) or of introspection results.
 #[derive(Clone)]
 pub struct Guard(Arc<Inner>);
 
 pub(crate) struct Inner {
     pub settings: Settings,
     pub keys: KeyCache,
+    /// Tokens whose signature was checked before (JWT mode).
+    pub verified: VerifiedTokens,
     /// `Some` in introspection mode, which then replaces local JWT verification.
     pub introspection: Option<Introspector>,
     pub clock: Arc<dyn Clock>,
@@ -67,9 +71,18 @@ impl Guard {
             http,
             config.clock.clone(),
         )?;
+        let verified = VerifiedTokens::new(settings.verified_cache_max_age, settings.verified_cache_entries);
         let metadata = metadata::document(&settings);
         let metadata_body = Bytes::from(metadata.to_string());
-        Ok(Self(Arc::new(Inner { settings, keys, introspection, clock: config.clock, metadata, metadata_body })))
+        Ok(Self(Arc::new(Inner {
+            settings,
+            keys,
+            verified,
+            introspection,
+            clock: config.clock,
+            metadata,
+            metadata_body,
+        })))
     }
 
     pub(crate) fn inner(&self) -> &Inner {
@@ -103,7 +116,9 @@ impl Guard {
     }
 
     /// Verifies an access token (without scope policy) as the layer does: locally as an RFC
-    /// 9068 JWT, or in introspection mode by asking the authorization server (cached).
+    /// 9068 JWT (its signature checked once per token, see
+    /// [`GuardConfig::with_verified_token_cache`]), or in introspection mode by asking the
+    /// authorization server (cached).
     pub async fn verify(&self, token: &str) -> Result<AccessIdentity, TokenError> {
         let settings = &self.0.settings;
         let expect = Expectations {
@@ -114,7 +129,7 @@ impl Guard {
         };
         match &self.0.introspection {
             Some(introspector) => introspector.check(token, &expect).await,
-            None => token::verify(token, &expect, &self.0.keys, self.0.clock.now()).await,
+            None => self.0.verified.verify(token, &expect, &self.0.keys, self.0.clock.now()).await,
         }
     }
 

@@ -13,7 +13,6 @@
 //! cannot be reached or answers nonsense, the request gets `503` with `Retry-After` (nothing
 //! is cached), exactly like unobtainable keys in JWT mode.
 
-mod cache;
 mod response;
 mod settings;
 
@@ -22,7 +21,7 @@ pub(crate) use settings::IntrospectionSettings;
 use crate::discovery::{self, Endpoint};
 use crate::identity::AccessIdentity;
 use crate::token::{Expectations, MAX_TOKEN_BYTES, TokenError};
-use cache::TtlCache;
+use crate::token_cache::TokenCache;
 use postern_core::{Clock, Issuer, TokenHash};
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue};
 use std::collections::HashMap;
@@ -48,8 +47,8 @@ pub(crate) struct Introspector {
     timeout: Duration,
     max_age: i64,
     negative_max_age: i64,
-    active: TtlCache<AccessIdentity>,
-    refused: TtlCache<TokenError>,
+    active: TokenCache<AccessIdentity>,
+    refused: TokenCache<TokenError>,
     in_flight: InFlight,
 }
 
@@ -70,8 +69,8 @@ impl Introspector {
             timeout: settings.timeout,
             max_age: settings.max_age,
             negative_max_age: settings.negative_max_age,
-            active: TtlCache::new(settings.max_entries),
-            refused: TtlCache::new(settings.max_entries),
+            active: TokenCache::new(settings.max_entries),
+            refused: TokenCache::new(settings.max_entries),
             in_flight: InFlight::default(),
         }
     }

@@ -12,6 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::DecodingKey;
 use postern_core::{Clock, Issuer};
 use serde::Deserialize;
+use serde_json::json;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -22,6 +23,10 @@ pub(crate) struct VerifyingKey {
     pub kid: Option<String>,
     pub alg: SigningAlgorithm,
     pub key: DecodingKey,
+    /// The key's required JWK members as RFC 7638 §3 orders them (the thumbprint input): the
+    /// same text for the same key in every fetch, so a cached verification can tell whether
+    /// the key it was made with is still the one published under its `kid`.
+    pub fingerprint: Arc<str>,
 }
 
 /// The keys of one fetch.
@@ -63,22 +68,28 @@ impl Jwk {
         if self.usage.as_deref().is_some_and(|u| u != "sig") {
             return None;
         }
-        let (alg, key) = match (self.kty.as_str(), self.crv.as_deref()) {
+        let (alg, key, members) = match (self.kty.as_str(), self.crv.as_deref()) {
             ("EC", Some("P-256")) => {
                 let (x, y) = (self.x?, self.y?);
                 // Uncompressed P-256 coordinates are 32 bytes each.
                 if decoded_len(&x)? != 32 || decoded_len(&y)? != 32 {
                     return None;
                 }
-                (SigningAlgorithm::ES256, DecodingKey::from_ec_components(&x, &y).ok()?)
+                let key = DecodingKey::from_ec_components(&x, &y).ok()?;
+                (SigningAlgorithm::ES256, key, json!({"crv": "P-256", "kty": "EC", "x": x, "y": y}))
             }
-            ("RSA", _) => (SigningAlgorithm::RS256, DecodingKey::from_rsa_components(&self.n?, &self.e?).ok()?),
+            ("RSA", _) => {
+                let (n, e) = (self.n?, self.e?);
+                let key = DecodingKey::from_rsa_components(&n, &e).ok()?;
+                (SigningAlgorithm::RS256, key, json!({"e": e, "kty": "RSA", "n": n}))
+            }
             ("OKP", Some("Ed25519")) => {
                 let x = self.x?;
                 if decoded_len(&x)? != 32 {
                     return None;
                 }
-                (SigningAlgorithm::EdDSA, DecodingKey::from_ed_components(&x).ok()?)
+                let key = DecodingKey::from_ed_components(&x).ok()?;
+                (SigningAlgorithm::EdDSA, key, json!({"crv": "Ed25519", "kty": "OKP", "x": x}))
             }
             _ => return None,
         };
@@ -86,7 +97,7 @@ impl Jwk {
         if self.alg.as_deref().is_some_and(|named| named != alg.as_str()) || !accepted.contains(&alg) {
             return None;
         }
-        Some(VerifyingKey { kid: self.kid, alg, key })
+        Some(VerifyingKey { kid: self.kid, alg, key, fingerprint: members.to_string().into() })
     }
 }
 

@@ -5,8 +5,11 @@
 //! Works with any OAuth 2.1 authorization server that issues RFC 9068 JWT access tokens
 //! (Postern does) and publishes its keys at a `jwks_uri`. When revocation must take effect
 //! within seconds, or tokens are opaque, [`GuardConfig::with_introspection`] checks each token
-//! at the server's RFC 7662 introspection endpoint instead (cached for a few seconds). It
-//! depends on no other Postern crate than the pure `postern-core`.
+//! at the server's RFC 7662 introspection endpoint instead (cached for a few seconds). In JWT
+//! mode a token's signature is checked once and the result reused for its next requests, with
+//! `exp`/`nbf`, its key and the scope policy still checked on each
+//! ([`GuardConfig::with_verified_token_cache`]). It depends on no other Postern crate than the
+//! pure `postern-core`.
 //!
 //! ```no_run
 //! use axum::{Router, routing::post};
@@ -52,6 +55,8 @@ mod layer;
 mod metadata;
 mod policy;
 mod token;
+mod token_cache;
+mod verified_tokens;
 pub mod well_known;
 
 #[cfg(test)]
@@ -60,7 +65,8 @@ mod test_keys;
 pub use config::{
     CorsPolicy, DEFAULT_INTROSPECTION_CACHE_ENTRIES, DEFAULT_INTROSPECTION_CACHE_MAX_AGE,
     DEFAULT_INTROSPECTION_TIMEOUT, DEFAULT_KEY_MAX_AGE, DEFAULT_KEY_REFETCH_COOLDOWN, DEFAULT_LEEWAY,
-    DEFAULT_MAX_BODY_BYTES, GuardConfig, INTROSPECTION_NEGATIVE_MAX_AGE, MAX_LEEWAY, SigningAlgorithm,
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_VERIFIED_TOKEN_CACHE_ENTRIES, DEFAULT_VERIFIED_TOKEN_CACHE_MAX_AGE, GuardConfig,
+    INTROSPECTION_NEGATIVE_MAX_AGE, MAX_LEEWAY, SigningAlgorithm,
 };
 pub use error::GuardError;
 pub use guard::Guard;

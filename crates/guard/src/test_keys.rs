@@ -1,13 +1,22 @@
 //! Unit-test keys and tokens: real ES256, EdDSA and RS256 signatures (aws-lc-rs), assembled by
-//! hand so tests can also build what no honest issuer would (wrong `typ`, `alg: none`...).
+//! hand so tests can also build what no honest issuer would (wrong `typ`, `alg: none`...); and
+//! [`FakeAs`], which publishes keys on loopback the way an authorization server does.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use crate::config::Settings;
+use crate::keys::KeyCache;
+use crate::{FixedClock, GuardConfig};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RSA_PKCS1_SHA256};
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::get;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 pub const ISSUER: &str = "https://auth.example.com";
 pub const RESOURCE: &str = "https://mcp.example.com/mcp";
@@ -131,4 +140,78 @@ pub fn hs256_token(secret: &[u8], kid: &str, claims: &Value) -> String {
     let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret);
     let tag = aws_lc_rs::hmac::sign(&key, message.as_bytes());
     format!("{message}.{}", b64(tag.as_ref()))
+}
+
+/// An authorization server stand-in: metadata, a JWKS that tests can change, and counters.
+pub struct FakeAs {
+    pub origin: String,
+    jwks: Arc<Mutex<String>>,
+    jwks_fetches: Arc<AtomicUsize>,
+    pub metadata_fetches: Arc<AtomicUsize>,
+}
+
+impl FakeAs {
+    /// Serves metadata naming `metadata_issuer` (default: its own origin), keys at `/keys`
+    /// (none until published) and a `/broken` endpoint that answers `500`.
+    pub async fn start(metadata_issuer: Option<&str>) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let origin = format!("http://{}", listener.local_addr().unwrap());
+        let jwks = Arc::new(Mutex::new(String::from("{\"keys\":[]}")));
+        let jwks_fetches = Arc::new(AtomicUsize::new(0));
+        let metadata_fetches = Arc::new(AtomicUsize::new(0));
+        let issuer = metadata_issuer.map_or_else(|| origin.clone(), str::to_owned);
+        let metadata = json!({"issuer": issuer, "jwks_uri": format!("{origin}/keys")}).to_string();
+        let (served, counted) = (jwks.clone(), jwks_fetches.clone());
+        let metadata_counter = metadata_fetches.clone();
+        let app = Router::new()
+            .route(
+                "/.well-known/oauth-authorization-server",
+                get(move || {
+                    metadata_counter.fetch_add(1, Ordering::SeqCst);
+                    let metadata = metadata.clone();
+                    async move { metadata }
+                }),
+            )
+            .route(
+                "/keys",
+                get(move || {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    let body = served.lock().unwrap().clone();
+                    async move { body }
+                }),
+            )
+            .route("/broken", get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "no") }));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self { origin, jwks, jwks_fetches, metadata_fetches }
+    }
+
+    pub fn publish(&self, keys: &[&TestKey]) {
+        self.publish_document(jwks(keys));
+    }
+
+    /// Publishes a JWK Set document as it is.
+    pub fn publish_document(&self, document: String) {
+        *self.jwks.lock().unwrap() = document;
+    }
+
+    pub fn jwks_uri(&self) -> String {
+        format!("{}/keys", self.origin)
+    }
+
+    pub fn jwks_fetches(&self) -> usize {
+        self.jwks_fetches.load(Ordering::SeqCst)
+    }
+
+    /// A key cache as a guard configured with `config` and `clock` has.
+    pub fn cache(&self, config: GuardConfig, clock: &FixedClock) -> KeyCache {
+        let config = config.with_clock(Arc::new(clock.clone()));
+        let settings = Settings::from_config(&config).unwrap();
+        KeyCache::new(&settings, config.jwks_uri.clone(), None, reqwest::Client::new(), Arc::new(clock.clone()))
+            .unwrap()
+    }
+
+    /// A guard configuration trusting this AS as the issuer.
+    pub fn config(&self) -> GuardConfig {
+        GuardConfig::new("http://127.0.0.1:1/mcp", &self.origin)
+    }
 }

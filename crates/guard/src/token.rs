@@ -2,6 +2,11 @@
 //! the AS keys, `iss` exact, `aud` contains the resource, `exp`/`nbf` with a small leeway taken
 //! from the injected clock, and the required claims. Every failure is a [`TokenError`] whose
 //! message becomes the challenge's `error_description`.
+//!
+//! What passed is a [`Verified`] token: the parts that cannot change while the same token
+//! string is presented again (signature, `iss`, `aud`, claims), and what still has to be
+//! checked on every use ([`Verified::check_time`], and that its key is still published), which
+//! is what lets [`crate::verified_tokens`] skip the signature check for a token seen before.
 
 use crate::config::SigningAlgorithm;
 use crate::identity::AccessIdentity;
@@ -10,6 +15,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 /// Longer tokens are refused before any parsing (bounded work for hostile input).
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -132,13 +138,67 @@ pub(crate) fn seconds(date: NumericDate) -> i64 {
     date.floor() as i64
 }
 
-/// Checks `token` completely; the result is the identity to hand to the MCP server.
+/// A token whose signature and claims have been checked and that was valid when checked.
+#[derive(Clone)]
+pub(crate) struct Verified {
+    /// The identity to hand to the MCP server.
+    pub identity: AccessIdentity,
+    /// `nbf` in seconds, if the token has one (`exp` is `identity.exp`).
+    pub nbf: Option<i64>,
+    /// The header's `kid`, looked up again on every use of a cached verification.
+    pub kid: Option<String>,
+    /// The header's `alg` (one of the accepted ones), for the same lookup.
+    pub alg: SigningAlgorithm,
+    /// The [`VerifyingKey::fingerprint`](crate::keys::VerifyingKey) of the key that verified it.
+    pub key_fingerprint: Arc<str>,
+}
+
+impl Verified {
+    /// `exp` and `nbf` against `now`, with the leeway for clock skew: the checks whose answer
+    /// changes while the token stays the same, so they run on every use of it.
+    pub(crate) fn check_time(&self, now: i64, leeway: i64) -> Result<(), TokenError> {
+        // RFC 7519 §4.1.4: the current time must be before `exp`.
+        if now >= self.identity.exp.saturating_add(leeway) {
+            return Err(TokenError::Expired);
+        }
+        // RFC 7519 §4.1.5: and not before `nbf`.
+        if self.nbf.is_some_and(|nbf| now.saturating_add(leeway) < nbf) {
+            return Err(TokenError::NotYetValid);
+        }
+        Ok(())
+    }
+}
+
+/// Why a token is refused when no key can verify it.
+pub(crate) fn key_error(error: KeyError) -> TokenError {
+    match error {
+        KeyError::Unavailable(why) => TokenError::KeysUnavailable(why),
+        KeyError::NotFound => TokenError::UnknownKey,
+        KeyError::WrongAlgorithm => TokenError::KeyAlgorithmMismatch,
+        KeyError::Ambiguous => TokenError::AmbiguousKey,
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Signature checks made on this thread, so tests can tell a cached verification from a
+    /// fresh one (`#[tokio::test]` runs a test's tasks on its own thread).
+    static SIGNATURE_CHECKS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// How many signatures this thread has checked so far.
+#[cfg(test)]
+pub(crate) fn signature_checks() -> usize {
+    SIGNATURE_CHECKS.with(std::cell::Cell::get)
+}
+
+/// Checks `token` completely, including its time window at `now`.
 pub(crate) async fn verify(
     token: &str,
     expect: &Expectations<'_>,
     keys: &KeyCache,
     now: i64,
-) -> Result<AccessIdentity, TokenError> {
+) -> Result<Verified, TokenError> {
     if token.len() > MAX_TOKEN_BYTES {
         return Err(TokenError::TooLong);
     }
@@ -165,14 +225,11 @@ pub(crate) async fn verify(
             let accepted: Vec<&str> = expect.algorithms.iter().map(|a| a.as_str()).collect();
             TokenError::AlgorithmNotAccepted(header.alg.clone(), accepted.join(" "))
         })?;
-    let (key_set, index) = keys.find(header.kid.as_deref(), alg).await.map_err(|e| match e {
-        KeyError::Unavailable(why) => TokenError::KeysUnavailable(why),
-        KeyError::NotFound => TokenError::UnknownKey,
-        KeyError::WrongAlgorithm => TokenError::KeyAlgorithmMismatch,
-        KeyError::Ambiguous => TokenError::AmbiguousKey,
-    })?;
+    let (key_set, index) = keys.find(header.kid.as_deref(), alg).await.map_err(key_error)?;
     let key = key_set.get(index).ok_or(TokenError::UnknownKey)?;
     let signed = &token[..header_b64.len() + 1 + payload_b64.len()];
+    #[cfg(test)]
+    SIGNATURE_CHECKS.with(|checks| checks.set(checks.get() + 1));
     let valid = jsonwebtoken::crypto::verify(signature_b64, signed.as_bytes(), &key.key, alg.jwt())
         .map_err(|_| TokenError::BadSignature)?;
     if !valid {
@@ -191,21 +248,20 @@ pub(crate) async fn verify(
         return Err(TokenError::WrongAudience(expect.resource.to_owned()));
     }
     let exp = seconds(claims.exp.ok_or(TokenError::MissingClaim("exp"))?);
-    // RFC 7519 §4.1.4: the current time must be before `exp`.
-    if now >= exp.saturating_add(expect.leeway) {
-        return Err(TokenError::Expired);
-    }
-    if let Some(nbf) = claims.nbf
-        && now.saturating_add(expect.leeway) < seconds(nbf)
-    {
-        return Err(TokenError::NotYetValid);
-    }
     let iat = seconds(claims.iat.ok_or(TokenError::MissingClaim("iat"))?);
     let sub = claims.sub.ok_or(TokenError::MissingClaim("sub"))?;
     let client_id = claims.client_id.ok_or(TokenError::MissingClaim("client_id"))?;
     let jti = claims.jti.ok_or(TokenError::MissingClaim("jti"))?;
     let scopes = scope_set(claims.scope.as_deref());
-    Ok(AccessIdentity { sub, client_id, scopes, exp, iat, jti, aud, iss })
+    let verified = Verified {
+        identity: AccessIdentity { sub, client_id, scopes, exp, iat, jti, aud, iss },
+        nbf: claims.nbf.map(seconds),
+        kid: header.kid,
+        alg,
+        key_fingerprint: key.fingerprint.clone(),
+    };
+    verified.check_time(now, expect.leeway)?;
+    Ok(verified)
 }
 
 /// The scopes of a space-separated `scope` value (RFC 6749 §3.3; RFC 7662 §2.2).

@@ -29,6 +29,7 @@ fn defaults_pin_es256_and_a_small_leeway() {
     assert_eq!(settings.leeway, 30);
     assert_eq!(settings.max_body_bytes, 1024 * 1024);
     assert_eq!(settings.cors, CorsPolicy::AnyOrigin);
+    assert_eq!((settings.verified_cache_max_age, settings.verified_cache_entries), (300, 10_000));
 }
 
 #[test]

@@ -1,13 +1,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
-use crate::test_keys::{NOW, TestKey, jwks};
-use crate::{FixedClock, GuardConfig};
-use axum::Router;
-use axum::http::StatusCode;
-use axum::routing::get;
+use crate::FixedClock;
+use crate::GuardConfig;
+use crate::test_keys::{FakeAs, NOW, TestKey, jwks};
 use serde_json::json;
-use std::sync::atomic::AtomicUsize;
 
 const ALL: [SigningAlgorithm; 3] = [SigningAlgorithm::ES256, SigningAlgorithm::RS256, SigningAlgorithm::EdDSA];
 
@@ -43,67 +40,6 @@ fn lookup_by_kid_and_algorithm() {
     assert_eq!(set.lookup(Some("z"), SigningAlgorithm::ES256), Lookup::NotFound);
     assert_eq!(set.lookup(None, SigningAlgorithm::EdDSA), Lookup::Found(1));
     assert_eq!(set.lookup(None, SigningAlgorithm::RS256), Lookup::NotFound);
-}
-
-/// An authorization server stand-in: metadata, a JWKS that tests can change, and counters.
-struct FakeAs {
-    origin: String,
-    jwks: Arc<Mutex<String>>,
-    jwks_fetches: Arc<AtomicUsize>,
-    metadata_fetches: Arc<AtomicUsize>,
-}
-
-impl FakeAs {
-    async fn start(metadata_issuer: Option<&str>) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let origin = format!("http://{}", listener.local_addr().unwrap());
-        let jwks = Arc::new(Mutex::new(String::from("{\"keys\":[]}")));
-        let jwks_fetches = Arc::new(AtomicUsize::new(0));
-        let metadata_fetches = Arc::new(AtomicUsize::new(0));
-        let issuer = metadata_issuer.map_or_else(|| origin.clone(), str::to_owned);
-        let metadata = json!({"issuer": issuer, "jwks_uri": format!("{origin}/keys")}).to_string();
-        let (served, counted) = (jwks.clone(), jwks_fetches.clone());
-        let metadata_counter = metadata_fetches.clone();
-        let app = Router::new()
-            .route(
-                "/.well-known/oauth-authorization-server",
-                get(move || {
-                    metadata_counter.fetch_add(1, Ordering::SeqCst);
-                    let metadata = metadata.clone();
-                    async move { metadata }
-                }),
-            )
-            .route(
-                "/keys",
-                get(move || {
-                    counted.fetch_add(1, Ordering::SeqCst);
-                    let body = served.lock().unwrap().clone();
-                    async move { body }
-                }),
-            )
-            .route("/broken", get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "no") }));
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        Self { origin, jwks, jwks_fetches, metadata_fetches }
-    }
-
-    fn publish(&self, keys: &[&TestKey]) {
-        *self.jwks.lock().unwrap() = jwks(keys);
-    }
-
-    fn jwks_fetches(&self) -> usize {
-        self.jwks_fetches.load(Ordering::SeqCst)
-    }
-
-    fn cache(&self, config: GuardConfig, clock: &FixedClock) -> KeyCache {
-        let config = config.with_clock(Arc::new(clock.clone()));
-        let settings = Settings::from_config(&config).unwrap();
-        KeyCache::new(&settings, config.jwks_uri.clone(), None, reqwest::Client::new(), Arc::new(clock.clone()))
-            .unwrap()
-    }
-
-    fn config(&self) -> GuardConfig {
-        GuardConfig::new("http://127.0.0.1:1/mcp", &self.origin)
-    }
 }
 
 #[tokio::test]

@@ -162,6 +162,19 @@ async fn r024_r025_a_write_tool_needs_write_scope_and_the_challenge_lists_every_
 }
 
 #[tokio::test]
+async fn a_cached_token_meets_the_scope_policy_on_every_request() {
+    let key = TestKey::es256("k1");
+    let guard = guard(&key, |c| c);
+    let read_only = format!("Bearer {}", key.token("mcp:read"));
+    let before = crate::token::signature_checks();
+    for _ in 0..3 {
+        assert_eq!(send(&guard, post(Some(&read_only), LIST)).await.status, StatusCode::OK);
+        assert_eq!(send(&guard, post(Some(&read_only), WRITE)).await.status, StatusCode::FORBIDDEN);
+    }
+    assert_eq!(crate::token::signature_checks() - before, 1, "one signature check, six policy checks");
+}
+
+#[tokio::test]
 async fn bodies_over_the_limit_get_413() {
     let key = TestKey::es256("k1");
     let guard = guard(&key, |c| c.with_max_body_bytes(64));

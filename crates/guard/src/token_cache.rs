@@ -1,22 +1,25 @@
-//! Introspection results kept for a while, under the SHA-256 of the token (never the token
-//! itself, so a memory dump or a debug print of the cache holds no usable credential).
+//! Results about tokens kept for a while, under the SHA-256 of the token (never the token
+//! itself, so a memory dump or a debug print of the cache holds no usable credential). Used
+//! for introspection verdicts and for JWT-mode verified tokens, each in caches of their own.
 //!
 //! Bounded: at most `capacity` entries. When full, expired entries are dropped; if none has
 //! expired, the new result is simply not cached. Nothing is evicted early, so a flood of
-//! distinct junk tokens cannot push out the results of real ones (and the two kinds live in
-//! separate caches anyway).
+//! distinct tokens cannot push out the results of real ones.
+//!
+//! One `Mutex` around the map: the critical sections are a hash lookup and a clone of the value
+//! (cache `Arc`s where values are large), except when a full cache is swept for expired entries.
 
 use postern_core::TokenHash;
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
-pub(crate) struct TtlCache<V> {
+pub(crate) struct TokenCache<V> {
     /// The value and the clock second from which it is no longer used.
     entries: Mutex<HashMap<TokenHash, (V, i64)>>,
     capacity: usize,
 }
 
-impl<V: Clone> TtlCache<V> {
+impl<V: Clone> TokenCache<V> {
     pub(crate) fn new(capacity: usize) -> Self {
         Self { entries: Mutex::new(HashMap::new()), capacity }
     }
@@ -49,6 +52,11 @@ impl<V: Clone> TtlCache<V> {
         entries.insert(key, (value, until));
     }
 
+    /// Forgets `key`, e.g. when its value turned out to be no longer usable.
+    pub(crate) fn remove(&self, key: &TokenHash) {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner).remove(key);
+    }
+
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.entries.lock().unwrap_or_else(PoisonError::into_inner).len()
@@ -65,7 +73,7 @@ mod tests {
 
     #[test]
     fn an_entry_is_used_until_but_not_at_its_expiry() {
-        let cache = TtlCache::new(10);
+        let cache = TokenCache::new(10);
         cache.insert(key("a"), 1, 110, 100);
         assert_eq!(cache.get(&key("a"), 100), Some(1));
         assert_eq!(cache.get(&key("a"), 109), Some(1));
@@ -75,17 +83,17 @@ mod tests {
 
     #[test]
     fn entries_that_would_expire_at_once_or_a_zero_capacity_cache_keep_nothing() {
-        let cache = TtlCache::new(10);
+        let cache = TokenCache::new(10);
         cache.insert(key("a"), 1, 100, 100);
         assert_eq!(cache.len(), 0);
-        let disabled = TtlCache::new(0);
+        let disabled = TokenCache::new(0);
         disabled.insert(key("a"), 1, 200, 100);
         assert_eq!(disabled.get(&key("a"), 100), None);
     }
 
     #[test]
     fn a_full_cache_drops_expired_entries_and_otherwise_keeps_what_it_has() {
-        let cache = TtlCache::new(2);
+        let cache = TokenCache::new(2);
         cache.insert(key("a"), 1, 105, 100);
         cache.insert(key("b"), 2, 200, 100);
         // Full and nothing expired: the newcomer is not cached, nobody is evicted.
@@ -101,5 +109,7 @@ mod tests {
         // Replacing an existing key needs no room.
         cache.insert(key("b"), 20, 200, 106);
         assert_eq!(cache.get(&key("b"), 106), Some(20));
+        cache.remove(&key("b"));
+        assert_eq!((cache.get(&key("b"), 106), cache.len()), (None, 1));
     }
 }
