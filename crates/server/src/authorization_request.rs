@@ -126,6 +126,8 @@ pub enum AuthorizeFailure {
         status: StatusCode,
         title: &'static str,
         message: String,
+        /// The administrators decided (blocked, awaiting approval, domain policy).
+        by_policy: bool,
     },
     Redirect(RedirectTarget, OAuthError),
     Store(StoreError),
@@ -139,7 +141,12 @@ impl From<StoreError> for AuthorizeFailure {
 
 impl From<CimdRefusal> for AuthorizeFailure {
     fn from(refusal: CimdRefusal) -> Self {
-        Self::Notice { status: refusal.status, title: refusal.title, message: refusal.message }
+        Self::Notice {
+            status: refusal.status,
+            title: refusal.title,
+            message: refusal.message,
+            by_policy: refusal.by_policy,
+        }
     }
 }
 
@@ -302,6 +309,7 @@ async fn trusted_client_and_redirect(
                     crate::routes::console::approvals_url(state),
                     client.client_id
                 ),
+                by_policy: true,
             });
         }
         ClientStatus::Denied => {
@@ -309,6 +317,7 @@ async fn trusted_client_and_redirect(
                 status: StatusCode::FORBIDDEN,
                 title: "This application is blocked",
                 message: format!("An administrator of this server has blocked {}.", client.client_id),
+                by_policy: true,
             });
         }
     }

@@ -55,8 +55,11 @@ pub fn failure_response(state: &AppState, failure: AuthorizeFailure, after_post:
             "This sign-in request is not valid",
             &message,
         ),
-        AuthorizeFailure::Notice { status, title, message } => {
+        AuthorizeFailure::Notice { status, title, message, by_policy: false } => {
             pages::error_page(static_prefix(state), status, title, &message)
+        }
+        AuthorizeFailure::Notice { status, title, message, by_policy: true } => {
+            pages::policy_page(static_prefix(state), status, title, &message)
         }
         AuthorizeFailure::Redirect(target, error) => redirect_error(state, &target, &error, after_post),
         AuthorizeFailure::Store(error) => {

@@ -58,7 +58,14 @@ pub struct ErrorPage<'a> {
     pub static_prefix: &'a str,
     pub title: &'a str,
     pub message: &'a str,
+    /// What the person looking at the page can do about it.
+    pub footer: &'a str,
 }
+
+const UNTRUSTED_FOOTER: &str = "You were not redirected because the request could not be trusted. Close this window \
+     and contact the application's developer.";
+const POLICY_FOOTER: &str = "This is a decision of this server's administrators, not a fault of the application: \
+     ask them if you need it.";
 
 /// Renders a page with the headers every HTML response carries.
 pub fn render(status: StatusCode, page: &impl Template) -> Response {
@@ -73,7 +80,13 @@ pub fn render(status: StatusCode, page: &impl Template) -> Response {
 
 /// Shown instead of redirecting when the client or redirect URI cannot be trusted (R111).
 pub fn error_page(static_prefix: &str, status: StatusCode, title: &str, message: &str) -> Response {
-    render(status, &ErrorPage { static_prefix, title, message })
+    render(status, &ErrorPage { static_prefix, title, message, footer: UNTRUSTED_FOOTER })
+}
+
+/// Shown instead of redirecting when the server's administrators decided against the client
+/// (blocked, awaiting approval, refused by domain policy): nothing for its developer to fix.
+pub fn policy_page(static_prefix: &str, status: StatusCode, title: &str, message: &str) -> Response {
+    render(status, &ErrorPage { static_prefix, title, message, footer: POLICY_FOOTER })
 }
 
 /// Headers for every response: no caching of anything personal, no framing, no referrer

@@ -68,11 +68,17 @@ pub struct CimdRefusal {
     pub status: StatusCode,
     pub title: &'static str,
     pub message: String,
+    /// The administrators' decision (policy, block, approval), not a fault of the client.
+    pub by_policy: bool,
 }
 
 impl CimdRefusal {
     fn new(status: StatusCode, title: &'static str, message: impl Into<String>) -> Self {
-        Self { status, title, message: message.into() }
+        Self { status, title, message: message.into(), by_policy: false }
+    }
+
+    fn policy(title: &'static str, message: impl Into<String>) -> Self {
+        Self { status: StatusCode::FORBIDDEN, title, message: message.into(), by_policy: true }
     }
 }
 
@@ -146,8 +152,7 @@ pub async fn lookup(state: &AppState, raw: &str, signed_in: bool) -> Result<Cimd
         .map_err(|e| refused(StatusCode::BAD_REQUEST, "This application's client_id is not valid", format!("{e}.")))?;
     let decision = domain_policy(state).await?.decide(url.host());
     if decision == DomainDecision::Deny {
-        return Err(refused(
-            StatusCode::FORBIDDEN,
+        return Err(CimdRefusal::policy(
             "This application is not allowed",
             format!("This server's policy does not accept applications from {}.", url.host()),
         ));
@@ -155,8 +160,7 @@ pub async fn lookup(state: &AppState, raw: &str, signed_in: bool) -> Result<Cimd
     let record = inventory(state, &url, decision, signed_in).await?;
     match record.as_ref().map(|r| r.status) {
         Some(CimdStatus::Denied) => {
-            return Err(refused(
-                StatusCode::FORBIDDEN,
+            return Err(CimdRefusal::policy(
                 "This application is blocked",
                 format!("An administrator of this server has blocked {url}."),
             ));
@@ -203,8 +207,7 @@ pub async fn domain_policy(state: &AppState) -> Result<Arc<DomainPolicy>, StoreE
 }
 
 fn awaiting_approval(state: &AppState, record: &CimdClientRecord) -> CimdRefusal {
-    CimdRefusal::new(
-        StatusCode::FORBIDDEN,
+    CimdRefusal::policy(
         "Waiting for administrator approval",
         format!(
             "{} is new to this server, and an administrator must approve it before anyone can sign in with it. \

@@ -312,6 +312,9 @@ async fn r085_unknown_domains_wait_for_administrator_approval(backend: Backend) 
     assert_eq!(pending.status, 403, "{}", pending.body);
     assert!(pending.body.contains("Waiting for administrator approval"), "{}", pending.body);
     assert!(pending.body.contains(&format!("postern clients approve {client_id}")), "{}", pending.body);
+    // An administrators' decision, not the developer's fault: the page says whom to ask.
+    assert!(pending.body.contains("decision of this server&#39;s administrators"), "{}", pending.body);
+    assert!(!pending.body.contains("could not be trusted"), "{}", pending.body);
     assert_eq!(documents.hits("/new/client.json"), 0, "nothing is fetched for a client waiting for approval");
     assert_eq!(app.store.find_cimd_client(&client_id).await.unwrap().unwrap().status, CimdStatus::Pending);
     assert_eq!(app.audit_count("cimd_client_pending").await, 1);
@@ -328,4 +331,5 @@ async fn r085_unknown_domains_wait_for_administrator_approval(backend: Backend) 
     let blocked = app.authorize(&params, Some(&cookie)).await;
     assert_eq!(blocked.status, 403, "{}", blocked.body);
     assert!(blocked.body.contains("blocked"), "{}", blocked.body);
+    assert!(blocked.body.contains("decision of this server&#39;s administrators"), "{}", blocked.body);
 }
