@@ -179,6 +179,13 @@ pub async fn authenticate(
 }
 
 /// A pre-registered client, or a metadata-document client known from /authorize.
+/// Whether `client_id` may still use what it holds: known, not pending, not blocked (for a
+/// metadata-document client also still accepted by domain policy). Read through the per-node
+/// caches, so a decision made on another node applies within their 5-second lifetime.
+pub async fn client_is_active(state: &AppState, client_id: &str) -> Result<bool, StoreError> {
+    Ok(find_client(state, client_id, None).await?.is_some_and(|client| client.status == ClientStatus::Active))
+}
+
 async fn find_client(
     state: &AppState,
     client_id: &str,

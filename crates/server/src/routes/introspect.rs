@@ -58,6 +58,11 @@ async fn describe_access_token(state: &AppState, token: &str) -> Result<Option<V
     if !state.store.access_token_is_live(&claims.jti, &claims.grant_id).await? {
         return Ok(None);
     }
+    // Blocking revokes a client's grants at once; this also covers a grant another node issued
+    // in the moments before it saw the block.
+    if !client_auth::client_is_active(state, &claims.client_id).await? {
+        return Ok(None);
+    }
     Ok(Some(json!({
         "active": true,
         "token_type": "Bearer",

@@ -8,6 +8,7 @@ backend_tests!(
     unknown_tampered_or_expired_tokens_introspect_as_exactly_active_false,
     access_token_introspects_with_its_claims,
     r156_access_tokens_introspect_as_active_for_any_confidential_client,
+    an_access_token_of_a_client_blocked_since_introspects_inactive_even_with_a_live_grant,
     r156_r157_a_refresh_token_introspected_by_another_client_is_exactly_active_false,
     r156_a_refresh_token_introspected_by_its_own_client_is_active_without_aud,
     r156_r148_its_own_client_sees_a_refresh_token_inactive_once_rotated_revoked_or_expired,
@@ -229,4 +230,18 @@ async fn revocation_authenticates_confidential_clients(app: TestApp) {
     let right = app.post_basic("/revoke", CONFIDENTIAL_CLIENT, CONFIDENTIAL_SECRET, &[("token", &refresh)]).await;
     assert_eq!(right.status, 200);
     assert_eq!(app.introspect(&refresh).await, json!({"active": false}));
+}
+
+/// Blocking revokes a client's grants in the same transaction; a grant another node issued
+/// before it saw the block is not among them. Introspection also checks the client itself.
+async fn an_access_token_of_a_client_blocked_since_introspects_inactive_even_with_a_live_grant(app: TestApp) {
+    let (access, _) = app.tokens().await;
+    assert_eq!(app.introspect(&access).await["active"], true);
+    // The status alone changes, as if another node had issued this grant after the block.
+    assert!(app.store.set_client_status(PUBLIC_CLIENT, postern_store::ClientStatus::Denied).await.unwrap());
+    app.clock.advance(6); // past the per-node client cache
+    assert_eq!(app.introspect(&access).await, json!({"active": false}));
+    assert!(app.store.set_client_status(PUBLIC_CLIENT, postern_store::ClientStatus::Active).await.unwrap());
+    app.clock.advance(6);
+    assert_eq!(app.introspect(&access).await["active"], true, "unblocking restores it while the grant lives");
 }
