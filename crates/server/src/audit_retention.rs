@@ -16,9 +16,29 @@ pub fn cutoff(now: i64, retention_days: u32) -> i64 {
     now - i64::from(retention_days) * DAY_SECS - CLOCK_SLACK_SECS
 }
 
-/// Deletes the events retention no longer keeps; returns how many.
+/// Rows deleted per statement. A first purge after raising the retention can expire millions of
+/// events; one statement for all of them would hold SQLite's only write lock for seconds, stalling
+/// every token request behind it.
+pub const PURGE_BATCH: i64 = 5_000;
+
+/// Deletes the events retention no longer keeps, oldest first, one batch per statement with a
+/// pause between batches so waiting writers get the lock; returns how many.
 pub async fn purge_expired_audit_events(state: &AppState) -> Result<u64, StoreError> {
-    state.store.delete_audit_events_before(cutoff(state.now(), state.settings.audit_retention_days)).await
+    purge_expired_audit_events_in_batches(state, PURGE_BATCH).await
+}
+
+/// [`purge_expired_audit_events`] with the batch size chosen by the caller (tests use tiny ones).
+pub async fn purge_expired_audit_events_in_batches(state: &AppState, batch_size: i64) -> Result<u64, StoreError> {
+    let cutoff = cutoff(state.now(), state.settings.audit_retention_days);
+    let mut removed = 0;
+    loop {
+        let batch = state.store.delete_audit_events_before(cutoff, batch_size).await?;
+        removed += batch;
+        if batch < batch_size as u64 {
+            return Ok(removed);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
 }
 
 #[cfg(test)]

@@ -160,13 +160,19 @@ impl Store {
         })?)
     }
 
-    /// Retention: deletes events older than `cutoff`. The schema refuses to delete any event
-    /// younger than 30 days by the database's clock, whatever `cutoff` says.
-    pub async fn delete_audit_events_before(&self, cutoff: i64) -> Result<u64> {
-        Ok(on_backend!(self, |pool| sqlx::query("DELETE FROM audit_events WHERE occurred_at < $1")
-            .bind(cutoff)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?)
+    /// Retention: deletes at most `batch` of the oldest events older than `cutoff` and returns how
+    /// many went. The caller loops: one bounded statement at a time keeps SQLite's write lock short
+    /// when a year of events expires at once. The schema refuses to delete any event younger than
+    /// 30 days by the database's clock, whatever `cutoff` says.
+    pub async fn delete_audit_events_before(&self, cutoff: i64, batch: i64) -> Result<u64> {
+        Ok(on_backend!(self, |pool| sqlx::query(
+            "DELETE FROM audit_events WHERE id IN \
+             (SELECT id FROM audit_events WHERE occurred_at < $1 ORDER BY occurred_at LIMIT $2)"
+        )
+        .bind(cutoff)
+        .bind(batch)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?)
     }
 }

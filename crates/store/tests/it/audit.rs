@@ -20,6 +20,7 @@ on_both_backends!(
     the_audit_log_refuses_updates,
     the_audit_log_refuses_deletes_of_recent_events,
     retention_deletes_only_events_older_than_the_cutoff_and_the_30_day_floor,
+    retention_deletes_the_oldest_events_first_and_at_most_one_batch_per_call,
 );
 
 /// The retention floor is enforced with the database's own clock, so these tests use real time.
@@ -85,7 +86,7 @@ async fn the_audit_log_refuses_deletes_of_recent_events(store: Store) {
     assert!(outcome.is_err(), "DELETE on audit_events succeeded: {outcome:?}");
     assert_eq!(store.recent_audit_events(10).await.unwrap().len(), 1);
     // Not through the retention method either, whatever cutoff it is given.
-    assert!(store.delete_audit_events_before(real_now() + DAY).await.is_err());
+    assert!(store.delete_audit_events_before(real_now() + DAY, 100).await.is_err());
     assert_eq!(store.recent_audit_events(10).await.unwrap().len(), 1);
 }
 
@@ -95,9 +96,27 @@ async fn retention_deletes_only_events_older_than_the_cutoff_and_the_30_day_floo
     store.record_audit(&AuditEvent::new("old"), now - 100 * DAY).await.unwrap();
     store.record_audit(&AuditEvent::new("recent"), now - DAY).await.unwrap();
 
-    assert_eq!(store.delete_audit_events_before(now - 365 * DAY).await.unwrap(), 1);
+    assert_eq!(store.delete_audit_events_before(now - 365 * DAY, 100).await.unwrap(), 1);
     let kinds: Vec<String> = store.recent_audit_events(10).await.unwrap().into_iter().map(|e| e.kind).collect();
     assert_eq!(kinds, ["recent", "old"]);
-    assert_eq!(store.delete_audit_events_before(now - 90 * DAY).await.unwrap(), 1);
+    assert_eq!(store.delete_audit_events_before(now - 90 * DAY, 100).await.unwrap(), 1);
     assert_eq!(store.recent_audit_events(10).await.unwrap().len(), 1);
+}
+
+async fn retention_deletes_the_oldest_events_first_and_at_most_one_batch_per_call(store: Store) {
+    let now = real_now();
+    for (kind, age_days) in
+        [("aged_300", 300), ("aged_400", 400), ("aged_200", 200), ("aged_500", 500), ("aged_100", 100)]
+    {
+        store.record_audit(&AuditEvent::new(kind), now - age_days * DAY).await.unwrap();
+    }
+    store.record_audit(&AuditEvent::new("recent"), now - DAY).await.unwrap();
+
+    assert_eq!(store.delete_audit_events_before(now - 90 * DAY, 2).await.unwrap(), 2);
+    let kinds = |events: Vec<postern_store::AuditRecord>| events.into_iter().map(|e| e.kind).collect::<Vec<_>>();
+    assert_eq!(kinds(store.recent_audit_events(10).await.unwrap()), ["recent", "aged_100", "aged_200", "aged_300"]);
+    assert_eq!(store.delete_audit_events_before(now - 90 * DAY, 2).await.unwrap(), 2);
+    assert_eq!(store.delete_audit_events_before(now - 90 * DAY, 2).await.unwrap(), 1);
+    assert_eq!(store.delete_audit_events_before(now - 90 * DAY, 2).await.unwrap(), 0);
+    assert_eq!(kinds(store.recent_audit_events(10).await.unwrap()), ["recent"]);
 }
