@@ -1,6 +1,7 @@
 //! What a guard is configured with ([`GuardConfig`]), and the checks that turn it into the
 //! validated [`Settings`] the rest of the crate works with.
 
+use crate::algorithm::SigningAlgorithm;
 use crate::client_credentials::ClientCredentials;
 use crate::error::GuardError;
 use crate::introspection::IntrospectionSettings;
@@ -45,47 +46,6 @@ pub const DEFAULT_INTROSPECTION_TIMEOUT: Duration = Duration::from_secs(5);
 pub const DEFAULT_VERIFIED_TOKEN_CACHE_MAX_AGE: Duration = Duration::from_secs(300);
 /// Default bound on remembered verified JWTs (JWT mode).
 pub const DEFAULT_VERIFIED_TOKEN_CACHE_ENTRIES: usize = 10_000;
-
-/// A JWS algorithm the guard can accept (RFC 9068 tokens are signed asymmetrically; `none` and
-/// the HMAC algorithms are never accepted).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SigningAlgorithm {
-    /// ECDSA with P-256 and SHA-256 (Postern's default).
-    ES256,
-    /// RSASSA-PKCS1-v1_5 with SHA-256.
-    RS256,
-    /// Ed25519.
-    EdDSA,
-}
-
-impl SigningAlgorithm {
-    /// The `alg` header value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::ES256 => "ES256",
-            Self::RS256 => "RS256",
-            Self::EdDSA => "EdDSA",
-        }
-    }
-
-    pub(crate) fn from_header(alg: &str) -> Option<Self> {
-        [Self::ES256, Self::RS256, Self::EdDSA].into_iter().find(|a| a.as_str() == alg)
-    }
-
-    pub(crate) fn jwt(self) -> jsonwebtoken::Algorithm {
-        match self {
-            Self::ES256 => jsonwebtoken::Algorithm::ES256,
-            Self::RS256 => jsonwebtoken::Algorithm::RS256,
-            Self::EdDSA => jsonwebtoken::Algorithm::EdDSA,
-        }
-    }
-}
-
-impl fmt::Display for SigningAlgorithm {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// Cross-origin access for browser-based MCP clients. Tokens travel in the `Authorization`
 /// header, never in cookies, so allowing any origin exposes nothing a page does not already hold.

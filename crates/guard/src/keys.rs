@@ -4,7 +4,8 @@
 //! refetches are limited to one per cooldown, so tokens with made-up `kid`s or an unreachable AS
 //! do not turn every request into an outbound fetch; concurrent refetches share one request.
 
-use crate::config::{Settings, SigningAlgorithm};
+use crate::algorithm::SigningAlgorithm;
+use crate::config::Settings;
 use crate::discovery::{self, Endpoint};
 use crate::error::GuardError;
 use base64::Engine;

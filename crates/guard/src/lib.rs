@@ -40,6 +40,7 @@
 //! | a CORS preflight | answered by the layer, no token needed |
 //! | otherwise | the inner service, with [`AccessIdentity`] in the request extensions |
 
+mod algorithm;
 mod challenge;
 mod client_credentials;
 mod config;
@@ -62,11 +63,12 @@ pub mod well_known;
 #[cfg(test)]
 mod test_keys;
 
+pub use algorithm::SigningAlgorithm;
 pub use config::{
     CorsPolicy, DEFAULT_INTROSPECTION_CACHE_ENTRIES, DEFAULT_INTROSPECTION_CACHE_MAX_AGE,
     DEFAULT_INTROSPECTION_TIMEOUT, DEFAULT_KEY_MAX_AGE, DEFAULT_KEY_REFETCH_COOLDOWN, DEFAULT_LEEWAY,
     DEFAULT_MAX_BODY_BYTES, DEFAULT_VERIFIED_TOKEN_CACHE_ENTRIES, DEFAULT_VERIFIED_TOKEN_CACHE_MAX_AGE, GuardConfig,
-    INTROSPECTION_NEGATIVE_MAX_AGE, MAX_LEEWAY, SigningAlgorithm,
+    INTROSPECTION_NEGATIVE_MAX_AGE, MAX_LEEWAY,
 };
 pub use error::GuardError;
 pub use guard::Guard;

@@ -8,7 +8,7 @@
 //! checked on every use ([`Verified::check_time`], and that its key is still published), which
 //! is what lets [`crate::verified_tokens`] skip the signature check for a token seen before.
 
-use crate::config::SigningAlgorithm;
+use crate::algorithm::SigningAlgorithm;
 use crate::identity::AccessIdentity;
 use crate::keys::{KeyCache, KeyError};
 use base64::Engine;
