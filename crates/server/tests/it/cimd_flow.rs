@@ -52,6 +52,7 @@ async fn cimd_public_client_full_flow(backend: Backend) {
     assert!(consent_page.body.contains("Agent Smith"), "{}", consent_page.body);
     assert!(consent_page.body.contains("Published by"), "{}", consent_page.body);
     assert!(consent_page.body.contains("<strong>cimd.test</strong>"), "{}", consent_page.body);
+    assert!(consent_page.body.contains("(the name above comes from this site)"), "{}", consent_page.body);
     assert!(consent_page.body.contains("Any program on this computer can claim to be"), "{}", consent_page.body);
 
     let redirect = app.consent(&consent_page, &cookie, &params, "approve").await;

@@ -581,7 +581,7 @@ async fn r090_a_png_logo_is_served_from_postern_s_own_origin(backend: Backend) {
     let img = format!(r#"<img class="logo" src="{logo}""#);
     assert!(text(&consent_page).contains(&img), "{img} expected: {}", consent_page.body);
     assert!(!consent_page.body.contains("/brand/logo.png"), "the browser never contacts the client's server");
-    assert!(consent_page.body.contains("and logo"), "{}", consent_page.body);
+    assert!(consent_page.body.contains("(the name and logo above come from this site)"), "{}", consent_page.body);
     assert_eq!(documents.hits("/brand/logo.png"), 1);
 
     let response = app.http.get(format!("{}{logo}", app.origin)).send().await.unwrap();
