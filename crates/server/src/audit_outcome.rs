@@ -18,6 +18,8 @@ pub const FAILURE_KINDS: &[&str] = &[
     "refresh_reuse_detected",
     // DCR: an invalid registration, a flood, or the client cap.
     "client_registration_rejected",
+    // CIMD: a user brought more never-seen client_ids in an hour than the allowance.
+    "cimd_new_client_limit_reached",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

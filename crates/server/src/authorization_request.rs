@@ -161,9 +161,14 @@ fn forwarded_params(params: &Params) -> Vec<Hidden> {
 }
 
 impl Authorization {
-    /// `signed_in`: the browser has a signed-in session, so a metadata document may be fetched.
-    pub async fn from_params(state: &AppState, params: &Params, signed_in: bool) -> Result<Self, AuthorizeFailure> {
-        let trusted = match trusted_client_and_redirect(state, params, signed_in).await? {
+    /// `signed_in_user`: the browser has a signed-in session (this user's id), so a metadata
+    /// document may be fetched.
+    pub async fn from_params(
+        state: &AppState,
+        params: &Params,
+        signed_in_user: Option<&str>,
+    ) -> Result<Self, AuthorizeFailure> {
+        let trusted = match trusted_client_and_redirect(state, params, signed_in_user).await? {
             TrustedClient::Known(trusted) => trusted,
             TrustedClient::SignInFirst(client_id) => {
                 return Ok(Self::SignInFirst(SignInFirst {
@@ -271,7 +276,7 @@ enum TrustedClient {
 async fn trusted_client_and_redirect(
     state: &AppState,
     params: &Params,
-    signed_in: bool,
+    signed_in_user: Option<&str>,
 ) -> Result<TrustedClient, AuthorizeFailure> {
     let page = |m: &str| AuthorizeFailure::Page(m.to_owned());
     let client_id = params
@@ -279,7 +284,7 @@ async fn trusted_client_and_redirect(
         .map_err(|_| page("The request names more than one client_id."))?
         .ok_or_else(|| page("The request has no client_id."))?;
     let (client, document) = if ClientIdUrl::is_url_shaped(client_id) {
-        match cimd::lookup(state, client_id, signed_in).await? {
+        match cimd::lookup(state, client_id, signed_in_user).await? {
             CimdLookup::Ready { client, cache } => {
                 (client.snapshot.to_record(), Some(DocumentClient { client, cache }))
             }

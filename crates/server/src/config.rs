@@ -108,6 +108,12 @@ impl Default for DcrConfig {
     }
 }
 
+/// A user connects a handful of new applications in a busy hour; twenty per hour stops one
+/// account from filling the inventory (and fetching) for arbitrary URLs, which sign-in alone
+/// does not prevent.
+pub const DEFAULT_NEW_CIMD_CLIENTS_PER_USER_PER_HOUR: u32 = 20;
+pub const MAX_NEW_CIMD_CLIENTS_PER_USER_PER_HOUR: u32 = 10_000;
+
 /// Client ID Metadata Documents (SPEC §2.6-2.10, DESIGN §4).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -128,6 +134,9 @@ pub struct CimdConfig {
     /// Bounds on how long a fetched document is reused, whatever its cache headers say.
     pub cache_min_secs: u64,
     pub cache_max_secs: u64,
+    /// How many client_ids this server has never seen one signed-in user may bring per hour
+    /// (each is an inventory row and a fetch); clients already in the inventory do not count.
+    pub new_clients_per_user_per_hour: u32,
 }
 
 /// The outbound fetcher (postern-fetch): what it may connect to and for how long.
@@ -155,6 +164,7 @@ impl Default for CimdConfig {
             max_document_bytes: postern_fetch::DEFAULT_DOCUMENT_MAX_BYTES,
             cache_min_secs: 60,
             cache_max_secs: 24 * 3600,
+            new_clients_per_user_per_hour: DEFAULT_NEW_CIMD_CLIENTS_PER_USER_PER_HOUR,
         }
     }
 }
@@ -539,6 +549,7 @@ pub struct CimdSettings {
     pub allow_query: bool,
     pub max_document_bytes: usize,
     pub cache_bounds: CacheBounds,
+    pub new_clients_per_user_per_hour: u32,
 }
 
 impl CimdSettings {
@@ -563,6 +574,12 @@ impl CimdSettings {
                 "cimd: cache_min_secs must not exceed cache_max_secs, which must be at most 7 days".to_owned(),
             ));
         }
+        if !(1..=MAX_NEW_CIMD_CLIENTS_PER_USER_PER_HOUR).contains(&raw.new_clients_per_user_per_hour) {
+            return Err(ConfigError(format!(
+                "cimd.new_clients_per_user_per_hour: {} is outside 1..={MAX_NEW_CIMD_CLIENTS_PER_USER_PER_HOUR}",
+                raw.new_clients_per_user_per_hour
+            )));
+        }
         Ok(Self {
             enabled: raw.enabled,
             domains: DomainPolicy {
@@ -576,6 +593,7 @@ impl CimdSettings {
                 min: Duration::from_secs(raw.cache_min_secs),
                 max: Duration::from_secs(raw.cache_max_secs),
             },
+            new_clients_per_user_per_hour: raw.new_clients_per_user_per_hour,
         })
     }
 }
@@ -882,6 +900,10 @@ mod tests {
         assert!(error_of(|c| c.cimd.deny_domains = vec!["*.".into()]).contains("cimd.deny_domains"));
         assert!(error_of(|c| c.cimd.max_document_bytes = 10).contains("cimd.max_document_bytes"));
         assert!(error_of(|c| c.cimd.cache_min_secs = 100_000).contains("cache_min_secs"));
+        for quota in [0, 10_001] {
+            let error = error_of(|c| c.cimd.new_clients_per_user_per_hour = quota);
+            assert!(error.starts_with(&format!("cimd.new_clients_per_user_per_hour: {quota} is outside 1..=10000")));
+        }
         assert!(error_of(|c| c.outbound.allow_cidrs = vec!["10.0.0.0/33".into()]).contains("outbound.allow_cidrs"));
         assert!(error_of(|c| c.outbound.total_timeout_ms = 0).contains("outbound.total_timeout_ms"));
         let missing = error_of(|c| c.outbound.extra_root_certs = vec!["/nonexistent/ca.pem".into()]);
@@ -894,6 +916,7 @@ mod tests {
         assert!(settings.cimd.enabled && !settings.cimd.allow_query);
         assert_eq!(settings.cimd.domains.decide("any.example"), postern_core::domain_policy::DomainDecision::Allow);
         assert_eq!(settings.cimd.max_document_bytes, 16 * 1024);
+        assert_eq!(settings.cimd.new_clients_per_user_per_hour, 20);
         assert_eq!(settings.outbound.total_timeout, Duration::from_secs(5));
         assert!(settings.outbound.allow_cidrs.is_empty());
     }

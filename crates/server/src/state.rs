@@ -34,6 +34,10 @@ pub struct Inner {
     pub admin_auth_failures: FailureWindow,
     /// Addresses whose registration flood was audited this hour.
     pub registration_floods_audited: FailureWindow,
+    /// Metadata-document clients new to this server, per signed-in user (per node).
+    pub new_cimd_clients_by_user: TokenBuckets,
+    /// Users whose exhausted new-client allowance was audited this hour.
+    pub cimd_quota_exhaustion_audited: FailureWindow,
     /// AS metadata, built once: it only depends on the configuration.
     pub metadata: serde_json::Value,
     /// The one outbound HTTP client (metadata documents, logos, JWKS).
@@ -64,6 +68,8 @@ impl AppState {
             clients: ClientCache::default(),
             registrations_by_ip: TokenBuckets::new(settings.dcr.registrations_per_ip_per_hour, 3600),
             registration_floods_audited: FailureWindow::new(1, 3600),
+            new_cimd_clients_by_user: TokenBuckets::new(settings.cimd.new_clients_per_user_per_hour, 3600),
+            cimd_quota_exhaustion_audited: FailureWindow::new(1, 3600),
             admin_auth_failures: FailureWindow::new(ADMIN_AUTH_FAILURES_PER_MINUTE, 60),
             metrics: Metrics::new(&settings.issuer),
             settings,

@@ -7,6 +7,7 @@
 //! logo prefetched (R090), and it is cached by its HTTP headers within the operator's bounds;
 //! concurrent requests for one URL share one fetch. Every fetch is an audit event.
 
+mod inventory;
 pub mod logo;
 pub mod policy;
 pub mod snapshot;
@@ -14,6 +15,7 @@ pub mod snapshot;
 use crate::metrics::CimdFetch;
 use crate::state::AppState;
 use axum::http::StatusCode;
+use inventory::{inventory, read_inventory};
 use postern_core::client_metadata_document::parse_client_metadata_document;
 use postern_core::domain_policy::{DomainDecision, DomainPolicy};
 use postern_core::{ClientIdUrl, TokenHash};
@@ -133,10 +135,25 @@ impl CimdClients {
     fn lock_inventory(&self) -> std::sync::MutexGuard<'_, HashMap<String, (i64, CimdClientRecord)>> {
         self.inventory.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+
+    fn cached_inventory(&self, url: &ClientIdUrl, now: i64) -> Option<CimdClientRecord> {
+        let entries = self.lock_inventory();
+        let (read_at, record) = entries.get(url.as_str())?;
+        (now - read_at < INVENTORY_TTL_SECS).then(|| record.clone())
+    }
+
+    fn remember_inventory(&self, url: &ClientIdUrl, now: i64, record: &CimdClientRecord) {
+        let mut entries = self.lock_inventory();
+        if entries.len() >= MAX_CACHED_DOCUMENTS {
+            entries.clear();
+        }
+        entries.insert(url.as_str().to_owned(), (now, record.clone()));
+    }
 }
 
-/// Resolves a URL-shaped `client_id` for /authorize. `signed_in` allows writes and fetches.
-pub async fn lookup(state: &AppState, raw: &str, signed_in: bool) -> Result<CimdLookup, CimdRefusal> {
+/// Resolves a URL-shaped `client_id` for /authorize. A `signed_in_user` allows writes and fetches.
+pub async fn lookup(state: &AppState, raw: &str, signed_in_user: Option<&str>) -> Result<CimdLookup, CimdRefusal> {
+    let signed_in = signed_in_user.is_some();
     let settings = &state.settings.cimd;
     let refused = |status, title, message: String| CimdRefusal::new(status, title, message);
     if !settings.enabled {
@@ -157,7 +174,7 @@ pub async fn lookup(state: &AppState, raw: &str, signed_in: bool) -> Result<Cimd
             format!("This server's policy does not accept applications from {}.", url.host()),
         ));
     }
-    let record = inventory(state, &url, decision, signed_in).await?;
+    let record = inventory(state, &url, decision, signed_in_user).await?;
     match record.as_ref().map(|r| r.status) {
         Some(CimdStatus::Denied) => {
             return Err(CimdRefusal::policy(
@@ -218,46 +235,6 @@ fn awaiting_approval(state: &AppState, record: &CimdClientRecord) -> CimdRefusal
             record.client_id
         ),
     )
-}
-
-/// The inventory entry, read at most every few seconds per node. A signed-in request records
-/// the client as seen (creating it as allowed or pending by domain policy); an anonymous one
-/// only reads, so it cannot grow the inventory.
-async fn inventory(
-    state: &AppState,
-    url: &ClientIdUrl,
-    decision: DomainDecision,
-    signed_in: bool,
-) -> Result<Option<CimdClientRecord>, StoreError> {
-    let now = state.now();
-    if let Some((read_at, record)) = state.cimd.lock_inventory().get(url.as_str())
-        && now - read_at < INVENTORY_TTL_SECS
-    {
-        return Ok(Some(record.clone()));
-    }
-    let record = if signed_in {
-        let initial = if decision == DomainDecision::NeedsApproval { CimdStatus::Pending } else { CimdStatus::Allowed };
-        let record = state.store.record_cimd_client_seen(url.as_str(), url.host(), initial, now).await?;
-        if record.first_seen == now && record.status == CimdStatus::Pending {
-            let event = AuditEvent {
-                client_id: Some(record.client_id.clone()),
-                detail: serde_json::json!({ "host": record.host }),
-                ..AuditEvent::new("cimd_client_pending")
-            };
-            state.store.record_audit(&event, now).await?;
-        }
-        Some(record)
-    } else {
-        state.store.find_cimd_client(url.as_str()).await?
-    };
-    if let Some(record) = &record {
-        let mut entries = state.cimd.lock_inventory();
-        if entries.len() >= MAX_CACHED_DOCUMENTS {
-            entries.clear();
-        }
-        entries.insert(url.as_str().to_owned(), (now, record.clone()));
-    }
-    Ok(record)
 }
 
 /// One fetch of a document (and its logo), validated and recorded. Runs once per URL however
@@ -376,7 +353,7 @@ pub async fn known_client(
     if decision == DomainDecision::Deny {
         return Ok(None);
     }
-    let Some(record) = inventory(state, &url, decision, false).await? else { return Ok(None) };
+    let Some(record) = read_inventory(state, &url).await? else { return Ok(None) };
     let allowed = match record.status {
         CimdStatus::Approved => true,
         CimdStatus::Allowed => decision == DomainDecision::Allow,

@@ -221,11 +221,13 @@ pub enum Limiter {
     ClientSecret,
     /// Dynamic client registrations from one client IP.
     Dcr,
+    /// Metadata-document clients new to this server brought by one signed-in user.
+    CimdNewClients,
 }
 
 impl LabelValue for Limiter {
     const LABEL: &'static str = "limiter";
-    const ALL: &'static [Self] = &[Self::LoginIp, Self::LoginUser, Self::ClientSecret, Self::Dcr];
+    const ALL: &'static [Self] = &[Self::LoginIp, Self::LoginUser, Self::ClientSecret, Self::Dcr, Self::CimdNewClients];
     fn index(self) -> usize {
         self as usize
     }
@@ -235,6 +237,7 @@ impl LabelValue for Limiter {
             Self::LoginUser => "login_user",
             Self::ClientSecret => "client_secret",
             Self::Dcr => "dcr",
+            Self::CimdNewClients => "cimd_new_clients",
         }
     }
 }

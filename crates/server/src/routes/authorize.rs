@@ -49,7 +49,9 @@ async fn start(state: &AppState, ip: IpAddr, headers: &HeaderMap, params: &Param
         Ok(session) => session,
         Err(error) => return failure_response(state, AuthorizeFailure::Store(error), after_post),
     };
-    let response = match Authorization::from_params(state, params, session.user.is_some()).await {
+    let response = match Authorization::from_params(state, params, session.user.as_ref().map(|u| u.user_id.as_str()))
+        .await
+    {
         Ok(Authorization::Ready(request)) => proceed(state, &request, &session, false, ip, after_post)
             .await
             .unwrap_or_else(|failure| failure_response(state, failure, after_post)),
@@ -153,7 +155,7 @@ pub async fn login_post(
         // Signed in now: a metadata document not fetched before may be fetched (DESIGN §4).
         let request = match authorization {
             Authorization::Ready(request) => request,
-            Authorization::SignInFirst(_) => match Authorization::from_params(&state, &params, true).await? {
+            Authorization::SignInFirst(_) => match Authorization::from_params(&state, &params, Some(&user.id)).await? {
                 Authorization::Ready(request) => request,
                 Authorization::SignInFirst(_) => {
                     return Err(AuthorizeFailure::Page("The application could not be resolved.".to_owned()));
@@ -255,7 +257,7 @@ async fn continued_request(
             "This form has expired or was not sent from this site. Start the sign-in again.",
         ));
     }
-    let authorization = Authorization::from_params(state, &params, session.user.is_some())
+    let authorization = Authorization::from_params(state, &params, session.user.as_ref().map(|u| u.user_id.as_str()))
         .await
         .map_err(|failure| failure_response(state, failure, true))?;
     Ok((params, session, authorization))

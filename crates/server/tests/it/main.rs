@@ -20,6 +20,7 @@ mod admin_users;
 mod authorize_errors;
 mod cimd_flow;
 mod cimd_hostile;
+mod cimd_new_client_limit;
 mod client_ip;
 mod cors;
 mod dcr;
