@@ -198,6 +198,11 @@ async fn every_page_renders_with_the_security_headers_and_no_script(app: TestApp
     assert!(overview.body.contains("login_failed"), "recent failures from the audit log");
     let filtered = app.console_page(Some(&cookie), "/admin/audit?type=login_failed").await;
     assert!(filtered.body.contains("login_failed") && !filtered.body.contains("<code>code_issued</code>"));
+    // Several event types at once, as the field's hint says.
+    let either = app.console_page(Some(&cookie), "/admin/audit?type=login_failed%2C+login_succeeded").await;
+    assert_eq!(either.status, 200, "{}", either.body);
+    assert!(either.body.contains(">login_failed<") && either.body.contains(">login_succeeded<"), "{}", either.body);
+    assert!(either.body.contains("export?type=login_failed&#38;type=login_succeeded"), "{}", either.body);
 }
 
 async fn a_change_without_the_sessions_csrf_token_is_refused(app: TestApp) {

@@ -153,22 +153,30 @@ fn form_query(params: &Params) -> Vec<(String, String)> {
     FIELDS.iter().filter_map(|name| params.get(name).map(|value| ((*name).to_owned(), value.to_owned()))).collect()
 }
 
-/// The API's query for the same selection: times as Unix seconds, the other filters as sent.
+/// The API's query for the same selection: times as Unix seconds, the event type field's list
+/// (comma- or space-separated) as one `type` each, the other filters as sent.
 fn api_query(params: &Params) -> Result<Params, AdminError> {
     let mut query = form_urlencoded::Serializer::new(String::new());
     for (name, value) in form_query(params) {
-        let value = match name.as_str() {
-            "since" | "until" => parse_utc(&value)
-                .ok_or_else(|| {
+        match name.as_str() {
+            "since" | "until" => {
+                let seconds = parse_utc(&value).ok_or_else(|| {
                     AdminError::bad_request(format!(
                         "{name} must be a date and time in UTC, such as 2026-11-21T09:30 (got '{}')",
                         clip(&value, 40)
                     ))
-                })?
-                .to_string(),
-            _ => value,
-        };
-        query.append_pair(&name, &value);
+                })?;
+                query.append_pair(&name, &seconds.to_string());
+            }
+            "type" => {
+                for kind in value.split(|c: char| c == ',' || c.is_whitespace()).filter(|kind| !kind.is_empty()) {
+                    query.append_pair("type", kind);
+                }
+            }
+            _ => {
+                query.append_pair(&name, &value);
+            }
+        }
     }
     Params::parse(query.finish().as_bytes()).map_err(AdminError::bad_request)
 }
@@ -177,7 +185,7 @@ fn api_query(params: &Params) -> Result<Params, AdminError> {
 fn export_href(paths: &Paths, api_params: &Params) -> String {
     let mut query = form_urlencoded::Serializer::new(String::new());
     for name in FIELDS {
-        if let Some(value) = api_params.get(name) {
+        for value in api_params.all(name) {
             query.append_pair(name, value);
         }
     }
@@ -205,6 +213,14 @@ mod tests {
         assert_eq!(api.get("until"), None);
         assert_eq!(api.get("type"), Some("login_failed"));
         assert_eq!(api.get("cursor"), None, "the cursor is passed separately");
+        let several =
+            api_query(&Params::parse(b"type=login_failed%2C+consent_denied++code_issued%2C").unwrap()).unwrap();
+        assert_eq!(several.all("type"), ["login_failed", "consent_denied", "code_issued"]);
+        let paths = Paths { base: "/admin".to_owned(), api: "/admin/api/v1".to_owned() };
+        assert_eq!(
+            export_href(&paths, &several),
+            "/admin/api/v1/audit/export?type=login_failed&type=consent_denied&type=code_issued"
+        );
         let error = api_query(&Params::parse(b"until=yesterday").unwrap()).unwrap_err();
         assert!(error.description.starts_with("until must be a date and time in UTC"), "{}", error.description);
     }
