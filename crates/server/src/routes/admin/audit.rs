@@ -26,14 +26,14 @@ pub const DEFAULT_PAGE_SIZE: i64 = 100;
 pub const MAX_PAGE_SIZE: i64 = 500;
 /// `type` values one request may name.
 pub const MAX_TYPES: usize = 20;
-const MAX_TYPE_LEN: usize = 64;
+pub(crate) const MAX_TYPE_LEN: usize = 64;
 /// Events one export returns at most; continue with `before_id` = the last line's `id`.
 pub const MAX_EXPORT_EVENTS: u64 = 1_000_000;
 /// Rows an export reads from the database per query.
 const EXPORT_PAGE_SIZE: i64 = 1000;
 /// Latest accepted time: 9999-12-31T23:59:59Z.
-const MAX_TIME: i64 = 253_402_300_799;
-const MAX_ID_LEN: usize = 2048;
+pub(crate) const MAX_TIME: i64 = 253_402_300_799;
+pub(crate) const MAX_ID_LEN: usize = 2048;
 const CURSOR_PREFIX: &str = "audit.v1.";
 
 const QUERY_PARAMETERS: &[&str] = &["since", "until", "type", "client_id", "user_id", "outcome", "cursor", "limit"];
@@ -203,7 +203,7 @@ pub fn filter(params: &Params) -> Result<AuditFilter, AdminError> {
         params
             .get(name)
             .map(|raw| {
-                if raw.len() > MAX_ID_LEN {
+                if raw.chars().count() > MAX_ID_LEN {
                     Err(AdminError::bad_request(format!("{name} is longer than {MAX_ID_LEN} characters")))
                 } else {
                     Ok(raw.to_owned())

@@ -14,7 +14,7 @@ use postern_store::GrantRecord;
 use serde_json::{Value, json};
 
 /// Grant ids are short random strings; anything longer is not one.
-const MAX_GRANT_ID_CHARS: usize = 200;
+pub(crate) const MAX_GRANT_ID_CHARS: usize = 200;
 
 /// `{"grant_id", "client_id", "user_id", "resource", "scope", "created_at", "revoked_at"}`.
 pub async fn revoke(

@@ -15,7 +15,7 @@ pub const MAX_LIMIT: i64 = 200;
 /// Longest `q`: a substring of a client_id or name, not a document.
 pub const MAX_TEXT_CHARS: usize = 200;
 /// A cursor holds a client_id (at most 2,048 characters as a URL) plus a little; base64 grows it.
-const MAX_CURSOR_CHARS: usize = 3000;
+pub(crate) const MAX_CURSOR_CHARS: usize = 3000;
 const CURSOR_PREFIX: &str = "inventory.v1.";
 pub const PARAMETERS: &[&str] = &["kind", "status", "domain", "q", "sort", "order", "limit", "cursor"];
 
@@ -139,7 +139,7 @@ pub fn parse(raw: Option<&str>) -> Result<InventoryParams, AdminError> {
 
 fn decode_cursor(raw: &str, sort: InventorySort, descending: bool) -> Result<InventoryPosition, AdminError> {
     let refused = || AdminError::bad_request("cursor is not a cursor this API returned; start again without it");
-    if raw.len() > MAX_CURSOR_CHARS {
+    if raw.chars().count() > MAX_CURSOR_CHARS {
         return Err(refused());
     }
     let text = URL_SAFE_NO_PAD.decode(raw).ok().and_then(|bytes| String::from_utf8(bytes).ok()).ok_or_else(refused)?;

@@ -17,7 +17,7 @@ use postern_store::{AuditEvent, DisableOutcome, EnableOutcome, StoreError, UserR
 use serde_json::{Value, json};
 
 /// User ids are `u_` plus a random suffix; anything much longer is not one.
-const MAX_USER_ID_LEN: usize = 128;
+pub(crate) const MAX_USER_ID_LEN: usize = 128;
 
 fn user_json(user: &UserSummary) -> Value {
     json!({
@@ -185,7 +185,7 @@ pub async fn replace_password(
 
 /// A user id from the path; one that cannot exist is simply not found.
 fn known_id(id: String) -> Result<String, AdminError> {
-    if id.len() > MAX_USER_ID_LEN {
+    if id.chars().count() > MAX_USER_ID_LEN {
         return Err(no_such_user(&id));
     }
     Ok(id)
