@@ -11,6 +11,9 @@ pub const FAILURE_KINDS: &[&str] = &[
     // The right password at the admin console's sign-in, for an account that is not an
     // administrator.
     "admin_console_refused",
+    // An admin API call without valid credentials, by a non-administrator, or a change with a
+    // read-only token or without the session's CSRF token.
+    "admin_api_call_refused",
     // The user said no on the consent page.
     "consent_denied",
     // RFC 9700 §4.14 / R139: a code or a rotated refresh token presented again.

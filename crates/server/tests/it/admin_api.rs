@@ -12,7 +12,19 @@ backend_tests!(
     a_read_token_sees_the_overview_and_the_call_is_audited,
     an_administrators_browser_session_may_call_it_and_other_users_may_not,
     repeated_failed_authentication_from_one_address_is_throttled,
+    refused_calls_are_audited_with_who_and_why,
 );
+
+/// The detail of each `admin_api_call_refused` event, oldest first.
+async fn refusals(app: &TestApp) -> Vec<(Option<String>, serde_json::Value)> {
+    let mut events = app.store.recent_audit_events(100).await.unwrap();
+    events.reverse();
+    events
+        .into_iter()
+        .filter(|e| e.kind == "admin_api_call_refused")
+        .map(|e| (e.user_id, serde_json::from_str(e.detail.as_deref().unwrap()).unwrap()))
+        .collect()
+}
 
 async fn without_credentials_the_admin_api_answers_401_with_a_bearer_challenge(app: TestApp) {
     let reply = app.admin(Method::GET, "/overview", AdminAuth::Anonymous, None).await;
@@ -20,8 +32,12 @@ async fn without_credentials_the_admin_api_answers_401_with_a_bearer_challenge(a
     assert_eq!(reply.header("www-authenticate").as_deref(), Some("Bearer realm=\"postern-admin\""));
     assert_eq!(reply.json()["error"], "invalid_token");
     assert_eq!(reply.header("cache-control").as_deref(), Some("no-store"));
-    // Nothing was audited for a caller nobody knows.
+    // Not let through, so no admin_api_call; the refusal is audited.
     assert_eq!(app.audit_count("admin_api_call").await, 0);
+    let refused = refusals(&app).await;
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].1["status"], 401);
+    assert_eq!(refused[0].1["path"], "/admin/api/v1/overview");
 }
 
 async fn unknown_revoked_and_expired_tokens_are_refused(app: TestApp) {
@@ -77,7 +93,53 @@ async fn repeated_failed_authentication_from_one_address_is_throttled(app: TestA
     // Even a good token waits: the address is throttled, not the token.
     let reply = app.admin(Method::GET, "/overview", AdminAuth::Token(&token), None).await;
     assert_eq!(reply.status, 429, "{}", reply.body);
+    // The throttle bounds the audit log too: the ten refusals are events, the throttled call is not.
+    assert_eq!(refusals(&app).await.len(), 10);
+    assert_eq!(app.audit_count("admin_api_call").await, 0);
     app.clock.advance(61);
     let reply = app.admin(Method::GET, "/overview", AdminAuth::Token(&token), None).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+async fn refused_calls_are_audited_with_who_and_why(app: TestApp) {
+    let guess = "padm_a-guessed-token";
+    assert_eq!(app.admin(Method::GET, "/clients", AdminAuth::Token(guess), None).await.status, 401);
+    let read = app.admin_token(AdminAccess::Read).await;
+    let block = format!("/clients/{PUBLIC_CLIENT}/block");
+    assert_eq!(app.admin(Method::POST, &block, AdminAuth::Token(&read), None).await.status, 403);
+    let (alice, _) = app.session_of(USERNAME, PASSWORD).await;
+    assert_eq!(app.admin(Method::GET, "/users", AdminAuth::Session(&alice, None), None).await.status, 403);
+    let (admin, _) = app.admin_session().await;
+    assert_eq!(app.admin(Method::POST, &block, AdminAuth::Session(&admin, None), None).await.status, 403);
+
+    let refused = refusals(&app).await;
+    let summary: Vec<_> = refused
+        .iter()
+        .map(|(user, detail)| {
+            (
+                user.as_deref(),
+                detail["method"].as_str().unwrap(),
+                detail["path"].as_str().unwrap(),
+                detail["status"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (None, "GET", "/admin/api/v1/clients", 401),
+            (None, "POST", "/admin/api/v1/clients/{client_id}/block", 403),
+            (Some("u_alice"), "GET", "/admin/api/v1/users", 403),
+            (Some(ADMIN_USER_ID), "POST", "/admin/api/v1/clients/{client_id}/block", 403),
+        ]
+    );
+    assert!(refused[1].1["actor"].as_str().unwrap().starts_with("token:adm_"), "{}", refused[1].1);
+    assert!(refused[1].1["reason"].as_str().unwrap().contains("read-only"), "{}", refused[1].1);
+    assert!(refused[2].1["reason"].as_str().unwrap().contains("not an administrator"), "{}", refused[2].1);
+    assert!(refused[3].1["reason"].as_str().unwrap().contains("CSRF"), "{}", refused[3].1);
+    let everything = serde_json::to_string(&refused.iter().map(|(_, d)| d).collect::<Vec<_>>()).unwrap();
+    assert!(!everything.contains(guess) && !everything.contains(&read), "credentials are never recorded");
+    // Nothing was changed or let through.
+    assert_eq!(app.audit_count("admin_api_call").await, 0);
+    assert_eq!(app.audit_count("admin_client_blocked").await, 0);
 }

@@ -1,7 +1,9 @@
 //! Who is calling the admin API: an admin API token (`Authorization: Bearer padm_...`) or the
 //! browser session of a user who is an administrator (the admin console checks sessions the
-//! same way, with [`is_active_admin`]). Every authenticated call is audited
-//! (`admin_api_call`); failed authentication is throttled per address.
+//! same way, with [`is_active_admin`]). Every call is audited: `admin_api_call` when it was
+//! let through, `admin_api_call_refused` when its credentials were missing, wrong or not enough.
+//! Failed authentication is throttled per address, which also bounds how fast refusals from one
+//! address can grow the audit log; calls refused by the throttle itself are logged only.
 
 use super::error::AdminError;
 use crate::client_ip::ClientIp;
@@ -73,22 +75,21 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
     }
     let caller = match identify(&state, &parts, ip.clone()).await {
         Ok(caller) => caller,
-        Err(error) => {
+        Err(Refused { error, user_id }) => {
             if error.status == axum::http::StatusCode::UNAUTHORIZED {
                 state.admin_auth_failures.record_failure(&ip, now);
                 tracing::warn!(%ip, reason = %error.description, "admin API authentication failed");
             }
-            return error.into_response();
+            let event = AuditEvent { user_id, ip: Some(ip), ..AuditEvent::new("admin_api_call_refused") };
+            return audit_refusal(&state, &parts, event, None, error).await;
         }
     };
-    let changes = !parts.method.is_safe();
-    if changes && caller.access < AdminAccess::Write {
-        return AdminError::forbidden("this admin token is read-only; changes need a token with write access")
-            .into_response();
+    if !parts.method.is_safe() && caller.access < AdminAccess::Write {
+        let error = AdminError::forbidden("this admin token is read-only; changes need a token with write access");
+        let event = caller.audit("admin_api_call_refused");
+        return audit_refusal(&state, &parts, event, Some(&caller.actor), error).await;
     }
-    let method = parts.method.to_string();
-    let path =
-        parts.extensions.get::<MatchedPath>().map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned());
+    let (method, path) = (parts.method.to_string(), route_of(&parts));
     parts.extensions.insert(caller.clone());
     let response = next.run(Request::from_parts(parts, body)).await;
 
@@ -102,7 +103,51 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
     response
 }
 
-async fn identify(state: &AppState, parts: &Parts, ip: String) -> Result<AdminCaller, AdminError> {
+/// The route template (`/admin/api/v1/clients/{client_id}`), so the audit log holds no
+/// caller-chosen path text.
+fn route_of(parts: &Parts) -> String {
+    parts.extensions.get::<MatchedPath>().map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned())
+}
+
+/// Records a refused call (401 or 403; a database failure is not a refusal) and answers it.
+async fn audit_refusal(
+    state: &AppState,
+    parts: &Parts,
+    mut event: AuditEvent,
+    actor: Option<&str>,
+    error: AdminError,
+) -> Response {
+    if error.status.is_client_error() {
+        event.detail = serde_json::json!({
+            "actor": actor, "method": parts.method.as_str(), "path": route_of(parts),
+            "status": error.status.as_u16(), "reason": error.description,
+        });
+        if let Err(store_error) = state.store.record_audit(&event, state.now()).await {
+            tracing::error!(error = %store_error, "recording a refused admin API call failed");
+        }
+    }
+    error.into_response()
+}
+
+/// Why [`identify`] refused a call, and the signed-in user it refused, if any.
+struct Refused {
+    error: AdminError,
+    user_id: Option<String>,
+}
+
+impl From<AdminError> for Refused {
+    fn from(error: AdminError) -> Self {
+        Self { error, user_id: None }
+    }
+}
+
+impl From<postern_store::StoreError> for Refused {
+    fn from(error: postern_store::StoreError) -> Self {
+        AdminError::from(error).into()
+    }
+}
+
+async fn identify(state: &AppState, parts: &Parts, ip: String) -> Result<AdminCaller, Refused> {
     if let Some(authorization) = parts.headers.get(header::AUTHORIZATION) {
         let token = authorization
             .to_str()
@@ -127,15 +172,16 @@ async fn identify(state: &AppState, parts: &Parts, ip: String) -> Result<AdminCa
         .ok_or_else(|| AdminError::unauthenticated("the admin API needs an admin token or an admin session"))?;
     let user_id = session.user.as_ref().map(|user| user.user_id.clone()).unwrap_or_default();
     let user = state.store.find_user(&user_id).await?;
+    let refused = |error| Refused { error, user_id: Some(user_id.clone()) };
     if !user.as_ref().is_some_and(is_active_admin) {
-        return Err(AdminError::forbidden("this account is not an administrator"));
+        return Err(refused(AdminError::forbidden("this account is not an administrator")));
     }
     if !parts.method.is_safe() {
         let presented = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
         if !session.verify_csrf(presented) {
-            return Err(AdminError::forbidden(format!(
+            return Err(refused(AdminError::forbidden(format!(
                 "a change made with a browser session must send the session's CSRF token in {CSRF_HEADER}"
-            )));
+            ))));
         }
     }
     Ok(AdminCaller::signed_in(user_id, ip))
