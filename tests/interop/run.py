@@ -503,10 +503,29 @@ def run_browser(documents: DocumentServer) -> Outcome:
 OPENAPI_DOCUMENT = ROOT / "crates" / "server" / "src" / "routes" / "admin" / "openapi.json"
 
 
+def live_grant_id(postern: Postern, admin_token: str) -> str:
+    """A fresh grant through the real flow, found again through the admin API."""
+    postern.mint_token(f"{postern.issuer}/demo/mcp", "mcp:read")
+    request = urllib.request.Request(f"{postern.issuer}/admin/api/v1/clients/interop-public",
+                                     headers={"Authorization": f"Bearer {admin_token}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        grants = json.load(response)["grants"]
+    if not grants:
+        raise RuntimeError("the admin API lists no live grant of interop-public after a token was minted")
+    return grants[0]["grant_id"]
+
+
 def run_schemathesis(postern: Postern) -> Outcome:
     """Fuzzes the admin API from its checked-in OpenAPI document with a write token: no request
     may make the server fail (5xx), and every answer must match the document."""
     token = postern.admin_token("schemathesis")
+    # Operations on one object need an object that exists, or every request ends in a 404 before
+    # the handler's logic: a live grant to revoke, and a metadata-document client_id (approving
+    # or denying one not yet seen pre-decides it). schemathesis.toml binds them to the paths.
+    seeded = {
+        "POSTERN_FUZZ_GRANT_ID": live_grant_id(postern, token),
+        "POSTERN_FUZZ_CIMD_CLIENT_ID": "https://fuzz.example/client.json",
+    }
     log_path = WORK / "logs" / "schemathesis.log"
     command = [
         str(HERE / "schemathesis" / ".venv" / "bin" / "schemathesis"),
@@ -520,7 +539,7 @@ def run_schemathesis(postern: Postern) -> Outcome:
         "--workers", "1", "--request-timeout", "10", "--report", "junit", "--report-dir", str(WORK / "schemathesis"),
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=HERE,
-                            env={**os.environ, "SCHEMATHESIS_HOOKS": "", "NO_COLOR": "1"})
+                            env={**os.environ, **seeded, "SCHEMATHESIS_HOOKS": "", "NO_COLOR": "1"})
     log_path.write_text(result.stdout + result.stderr)
     lines = [line for line in result.stdout.splitlines() if line.strip()]
     status = "pass" if result.returncode == 0 else "FAIL"

@@ -53,5 +53,18 @@ pub fn router(issuer: &Issuer, state: &AppState) -> Router<AppState> {
         // Prometheus text; also served without authentication on `metrics_listen` when set.
         .route(&path("/metrics"), get(crate::metrics::render_handler))
         .route(&path("/openapi.json"), get(openapi::document))
+        // Any other path under the prefix: a JSON error like every other answer of this API,
+        // not the router's empty 404.
+        .route(&path("/{*unknown}"), axum::routing::any(unknown_endpoint))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
+}
+
+/// The description every answer for a path that is not an endpoint starts with.
+pub const UNKNOWN_ENDPOINT: &str = "no admin API endpoint has this path";
+
+async fn unknown_endpoint() -> error::AdminError {
+    error::AdminError::not_found(format!(
+        "{UNKNOWN_ENDPOINT} (see openapi.json); a client_id that is a URL must be percent-encoded as one \
+         path segment, e.g. /clients/https%3A%2F%2Fapp.example.com%2Fclient.json"
+    ))
 }
