@@ -5,10 +5,47 @@
 use super::CimdRefusal;
 use crate::metrics::Limiter;
 use crate::state::AppState;
+use crate::throttle::TokenBuckets;
 use axum::http::StatusCode;
 use postern_core::ClientIdUrl;
 use postern_core::domain_policy::DomainDecision;
 use postern_store::{AuditEvent, CimdClientRecord, CimdStatus, StoreError};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// How long an admitted (user, client_id) pair is remembered; by then the inventory row exists.
+const ADMISSION_TTL_SECS: i64 = 3600;
+const MAX_ADMISSIONS: usize = 10_000;
+
+/// The new client_ids each user was admitted for, per node. Until the first request's inventory
+/// row is visible, every request for that client_id looks new: concurrent first requests (a
+/// client retrying, a double click, a burst) must spend the user's allowance once, not each.
+#[derive(Default)]
+pub struct NewClientAdmissions {
+    admitted: Mutex<HashMap<(String, String), i64>>,
+}
+
+impl NewClientAdmissions {
+    /// Whether `user_id` may bring `url`: already admitted, or admitted now by spending one token.
+    fn admit(&self, user_id: &str, url: &ClientIdUrl, now: i64, allowance: &TokenBuckets) -> bool {
+        let mut admitted = self.admitted.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let key = (user_id.to_owned(), url.as_str().to_owned());
+        if admitted.get(&key).is_some_and(|at| now - at < ADMISSION_TTL_SECS) {
+            return true;
+        }
+        if !allowance.try_take(user_id, now) {
+            return false;
+        }
+        if admitted.len() >= MAX_ADMISSIONS {
+            admitted.retain(|_, at| now - *at < ADMISSION_TTL_SECS);
+            if admitted.len() >= MAX_ADMISSIONS {
+                admitted.clear();
+            }
+        }
+        admitted.insert(key, now);
+        true
+    }
+}
 
 /// The inventory entry, read at most every few seconds per node. A signed-in request records
 /// the client as seen (creating it as allowed or pending by domain policy), spending one of the
@@ -65,7 +102,7 @@ pub(super) async fn read_inventory(
 /// grow with the attempts either.
 async fn spend_new_client_allowance(state: &AppState, user_id: &str, url: &ClientIdUrl) -> Result<(), CimdRefusal> {
     let now = state.now();
-    if state.new_cimd_clients_by_user.try_take(user_id, now) {
+    if state.cimd.admissions.admit(user_id, url, now, &state.new_cimd_clients_by_user) {
         return Ok(());
     }
     state.metrics.rate_limit_rejections.inc(Limiter::CimdNewClients);
@@ -90,4 +127,28 @@ async fn spend_new_client_allowance(state: &AppState, user_id: &str, url: &Clien
         ),
         by_policy: true,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(path: &str) -> ClientIdUrl {
+        ClientIdUrl::parse(&format!("https://app.example.com/{path}"), false).unwrap()
+    }
+
+    #[test]
+    fn a_client_id_admitted_for_a_user_spends_the_allowance_once() {
+        let (admissions, allowance) = (NewClientAdmissions::default(), TokenBuckets::new(2, 3600));
+        for _ in 0..100 {
+            assert!(admissions.admit("u_alice", &url("a.json"), 1000, &allowance));
+        }
+        assert!(admissions.admit("u_alice", &url("b.json"), 1000, &allowance), "the second token");
+        assert!(!admissions.admit("u_alice", &url("c.json"), 1000, &allowance), "the allowance is spent");
+        assert!(admissions.admit("u_alice", &url("a.json"), 1000, &allowance), "still admitted");
+        assert!(admissions.admit("u_bob", &url("c.json"), 1000, &allowance), "per user");
+        // After an hour an admission is forgotten (the inventory row exists by then); the
+        // allowance has refilled meanwhile.
+        assert!(admissions.admit("u_alice", &url("c.json"), 1000 + ADMISSION_TTL_SECS, &allowance));
+    }
 }

@@ -107,6 +107,7 @@ pub struct CimdClients {
     inventory: Mutex<HashMap<String, (i64, CimdClientRecord)>>,
     /// The domain policy in force (configuration merged with runtime rules).
     pub policy: policy::DomainPolicyCache,
+    admissions: inventory::NewClientAdmissions,
 }
 
 impl Default for CimdClients {
@@ -115,6 +116,7 @@ impl Default for CimdClients {
             documents: DocumentCache::new(MAX_CACHED_DOCUMENTS),
             inventory: Mutex::new(HashMap::new()),
             policy: policy::DomainPolicyCache::default(),
+            admissions: inventory::NewClientAdmissions::default(),
         }
     }
 }
