@@ -94,7 +94,8 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .merge(fetchable.layer(cors::layer()))
         .merge(routes::admin::router(&issuer, &state))
-        .merge(routes::console::router(&issuer));
+        .merge(routes::console::router(&issuer))
+        .fallback(not_found);
     let mut router = router.with_state(state);
     for (name, value) in pages::security_headers() {
         router = router.layer(SetResponseHeaderLayer::if_not_present(name, value));
@@ -111,6 +112,10 @@ pub fn app(state: AppState) -> Router {
         )
         // Outermost, so it also counts what the layers above answer themselves (timeouts).
         .layer(axum::middleware::from_fn_with_state(counted, metrics::http::count_requests))
+}
+
+async fn not_found(axum::extract::State(state): axum::extract::State<AppState>) -> axum::response::Response {
+    pages::not_found_page(authorization_response::static_prefix(&state))
 }
 
 async fn stylesheet() -> impl IntoResponse {

@@ -67,6 +67,8 @@ const UNTRUSTED_FOOTER: &str = "You were not redirected because the request coul
 const POLICY_FOOTER: &str = "This is a decision of this server's administrators, not a fault of the application: \
      ask them if you need it.";
 
+const NOT_FOUND_FOOTER: &str = "Check the address, or start again from the application or page that sent you here.";
+
 /// Renders a page with the headers every HTML response carries.
 pub fn render(status: StatusCode, page: &impl Template) -> Response {
     match page.render() {
@@ -87,6 +89,18 @@ pub fn error_page(static_prefix: &str, status: StatusCode, title: &str, message:
 /// (blocked, awaiting approval, refused by domain policy): nothing for its developer to fix.
 pub fn policy_page(static_prefix: &str, status: StatusCode, title: &str, message: &str) -> Response {
     render(status, &ErrorPage { static_prefix, title, message, footer: POLICY_FOOTER })
+}
+
+/// Any path the server does not serve: a page rather than an empty answer, so a mistyped
+/// console or account address says what happened.
+pub fn not_found_page(static_prefix: &str) -> Response {
+    let page = ErrorPage {
+        static_prefix,
+        title: "Page not found",
+        message: "There is nothing at this address on this server.",
+        footer: NOT_FOUND_FOOTER,
+    };
+    render(StatusCode::NOT_FOUND, &page)
 }
 
 /// Headers for every response: no caching of anything personal, no framing, no referrer

@@ -38,12 +38,16 @@ async fn every_html_page_forbids_framing_script_and_referrers(app: TestApp) {
     let (consent, signed_in) = app.login(&login, &cookie, &params, PASSWORD).await;
     let error = app.authorize(&without_param(&params, "client_id"), None).await;
     let csrf = app.post_form("/consent", Some(&signed_in), &and_param(&params, "decision", "approve")).await;
+    // A mistyped address: a page, not an empty answer without headers.
+    let missing = app.get("/admin/clientz").await;
+    assert!(missing.body.contains("Page not found"), "{}", missing.body);
     let pages = [
         ("login page", 200, login),
         ("wrong password page", 401, wrong_password),
         ("consent page", 200, consent),
         ("error page", 400, error),
         ("csrf page", 400, csrf),
+        ("not found page", 404, missing),
     ];
     for (why, status, page) in pages {
         assert_eq!(page.status, status, "{why}: {}", page.body);
