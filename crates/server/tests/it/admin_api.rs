@@ -13,6 +13,7 @@ backend_tests!(
     an_administrators_browser_session_may_call_it_and_other_users_may_not,
     repeated_failed_authentication_from_one_address_is_throttled,
     refused_calls_are_audited_with_who_and_why,
+    a_non_administrators_refused_calls_count_toward_the_throttle,
 );
 
 /// The detail of each `admin_api_call_refused` event, oldest first.
@@ -142,4 +143,13 @@ async fn refused_calls_are_audited_with_who_and_why(app: TestApp) {
     // Nothing was changed or let through.
     assert_eq!(app.audit_count("admin_api_call").await, 0);
     assert_eq!(app.audit_count("admin_client_blocked").await, 0);
+}
+
+async fn a_non_administrators_refused_calls_count_toward_the_throttle(app: TestApp) {
+    let (alice, _) = app.session_of(USERNAME, PASSWORD).await;
+    for _ in 0..10 {
+        assert_eq!(app.admin(Method::GET, "/users", AdminAuth::Session(&alice, None), None).await.status, 403);
+    }
+    assert_eq!(app.admin(Method::GET, "/users", AdminAuth::Session(&alice, None), None).await.status, 429);
+    assert_eq!(refusals(&app).await.len(), 10, "each refusal is audited, the throttled call is not");
 }

@@ -76,7 +76,9 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
     let caller = match identify(&state, &parts, ip.clone()).await {
         Ok(caller) => caller,
         Err(Refused { error, user_id }) => {
-            if error.status == axum::http::StatusCode::UNAUTHORIZED {
+            // A non-administrator's session counts as a failure too: every refusal here is an
+            // audit event, so each must also bring its address closer to the throttle.
+            if error.status.is_client_error() {
                 state.admin_auth_failures.record_failure(&ip, now);
                 tracing::warn!(%ip, reason = %error.description, "admin API authentication failed");
             }
